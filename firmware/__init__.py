@@ -1,0 +1,1 @@
+"""The box's firmware: SIP, media, the call engine and its applications."""
