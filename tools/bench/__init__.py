@@ -1,0 +1,1 @@
+"""Benchmarks: they print figures (medians of several runs), they do not pass or fail."""

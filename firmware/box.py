@@ -1,0 +1,84 @@
+"""The running box: a board's HAL, the call engine and the control interface, on one loop.
+
+main.py decides *what* to run (which board, which office); this module runs it and shuts
+it down cleanly. Tests start the same `Box` inside their fake-time loop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from pathlib import Path
+
+from firmware.config import BoardConfig, OfficeConfig
+from firmware.engine.pbx import Engine
+from firmware.runtime import Supervisor
+from hal.backend import BoardSpec, load
+from hal.sim.board import SimBoard
+from hal.sim.control import ControlServer
+
+log = logging.getLogger(__name__)
+
+CONTROL_SOCKET = "control.sock"
+
+
+def board_spec(board: BoardConfig) -> BoardSpec:
+    return BoardSpec(
+        name=board.name,
+        backend=board.backend,
+        fxs=tuple(p.port for p in board.fxs),
+        fxo=tuple(p.port for p in board.fxo),
+        dect_slots=board.dect.slots if board.dect else None,
+        buttons=tuple(b.name for b in board.buttons),
+        leds=tuple(led.name for led in board.leds),
+    )
+
+
+def published_info(office: OfficeConfig) -> dict[str, object]:
+    """What the virtual phone tool may know: who is on which port, which tones to expect."""
+    return {
+        "country": office.site.country,
+        "extensions": {
+            ext.number: {"name": ext.name, "devices": list(ext.devices)}
+            for ext in office.extensions
+        },
+    }
+
+
+class Box:
+    def __init__(self, board: BoardConfig, office: OfficeConfig, state_dir: Path) -> None:
+        self.board_config = board
+        self.office = office
+        self.state_dir = state_dir
+        self.supervisor = Supervisor()
+        self.hal: SimBoard | None = None
+        self.engine: Engine | None = None
+        self.control: ControlServer | None = None
+
+    @property
+    def control_path(self) -> Path:
+        return self.state_dir / CONTROL_SOCKET
+
+    async def start(self, control_tcp: tuple[str, int] | None = None) -> None:
+        loop = asyncio.get_running_loop()
+        self.hal = load(board_spec(self.board_config), loop)
+        await self.hal.start()
+        self.engine = Engine(self.office, self.hal.lines, self.supervisor, loop)
+        self.hal.publish(published_info(self.office))
+        self.control = ControlServer(self.hal)
+        await self.control.start_unix(self.control_path)
+        if control_tcp is not None:
+            port = await self.control.start_tcp(*control_tcp)
+            log.info("control interface also on tcp %s:%d", control_tcp[0], port)
+        log.info(
+            "box ready: board %r, %d extensions, country %s, control socket %s",
+            self.board_config.name, len(self.office.extensions), self.office.site.country,
+            self.control_path,
+        )
+
+    async def stop(self) -> None:
+        if self.control is not None:
+            await self.control.stop()
+        await self.supervisor.shutdown()
+        if self.hal is not None:
+            await self.hal.stop()

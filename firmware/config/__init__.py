@@ -1,0 +1,87 @@
+"""Schema and validation of the board config and the office config.
+
+Both files are TOML checked by frozen pydantic models that forbid unknown keys. An installer
+with a typo never sees a traceback: every problem becomes a `ConfigProblem` naming the file,
+the key (e.g. `extension[2].devices[0]`), the line, what is wrong and how to fix it, and all
+problems of a file are raised together in one `ConfigError`.
+
+- `tomlkeys`: key paths, the line each is written on, values written as TOML
+- `problems`: ConfigProblem, ConfigError, and issues located in the file
+- `reading`: a file's text and its TOML syntax errors
+- `explain`: pydantic's errors reworded for an installer
+- `model`: the shared model base and the two-layer validation
+- `board`: the board config (board-configs/*.toml)
+- `office`: the office config (office.toml), its defaults and writing it back
+"""
+
+from firmware.config.board import (
+    AudioConfig,
+    BoardConfig,
+    ButtonConfig,
+    DectConfig,
+    FxoPortConfig,
+    FxsPortConfig,
+    LedConfig,
+    load_board,
+    parse_board,
+)
+from firmware.config.model import Pin, PortNumber
+from firmware.config.office import (
+    COUNTRIES,
+    AnalogConfig,
+    Country,
+    DebounceMs,
+    Device,
+    ExtensionConfig,
+    LineOverride,
+    LineSettings,
+    Ms,
+    OfficeConfig,
+    PortKey,
+    Seconds,
+    SiteConfig,
+    default_office,
+    load_office,
+    office_to_toml,
+    parse_office,
+)
+from firmware.config.problems import ConfigError, ConfigProblem, format_problems
+from firmware.config.tomlkeys import KeyPath, find_line, format_key, parse_key
+
+__all__ = [
+    "COUNTRIES",
+    "AnalogConfig",
+    "AudioConfig",
+    "BoardConfig",
+    "ButtonConfig",
+    "ConfigError",
+    "ConfigProblem",
+    "Country",
+    "DebounceMs",
+    "DectConfig",
+    "Device",
+    "ExtensionConfig",
+    "FxoPortConfig",
+    "FxsPortConfig",
+    "KeyPath",
+    "LedConfig",
+    "LineOverride",
+    "LineSettings",
+    "Ms",
+    "OfficeConfig",
+    "Pin",
+    "PortKey",
+    "PortNumber",
+    "Seconds",
+    "SiteConfig",
+    "default_office",
+    "find_line",
+    "format_key",
+    "format_problems",
+    "load_board",
+    "load_office",
+    "office_to_toml",
+    "parse_board",
+    "parse_key",
+    "parse_office",
+]

@@ -1,0 +1,112 @@
+"""A channel: one call leg between the box and a device (an analog line, later SIP, DECT).
+
+Everything above this layer treats every kind alike. The engine side asks a channel to
+show call progress (`indicate`), to ring (`ring`, for legs the box places), and to clear
+(`hangup`); the device side reports `answer` and `device_hangup`. A leg's destination runs
+as its `session` task, which a device-side hang-up cancels (DESIGN.md: applications are
+cancelled when the caller hangs up).
+"""
+
+from __future__ import annotations
+
+import abc
+import asyncio
+import enum
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from firmware.logs import call_event
+from firmware.media.frames import Frame
+
+if TYPE_CHECKING:
+    from firmware.engine.bridges.pcm import TwoPartyBridge
+
+
+class ChannelState(enum.Enum):
+    DOWN = "down"
+    RINGING = "ringing"
+    UP = "up"
+    HELD = "held"
+    GONE = "gone"
+
+
+class Cause(enum.Enum):
+    """Why a call attempt or a call ended (named after their ITU-T Q.850 causes)."""
+
+    NORMAL_CLEARING = "normal-clearing"  # someone hung up
+    USER_BUSY = "user-busy"
+    UNALLOCATED_NUMBER = "unallocated-number"  # no such number
+    NO_ANSWER = "no-answer"
+    ANSWERED_ELSEWHERE = "answered-elsewhere"  # another device of the extension took it
+    CONGESTION = "congestion"  # no route or no resources
+    FAILURE = "failure"  # the box failed this call (a crash); the box goes on
+
+
+@dataclass(frozen=True, slots=True)
+class Party:
+    """Who is on a leg, as caller ID shows it."""
+
+    number: str | None
+    name: str | None
+
+
+class Channel(abc.ABC):
+    def __init__(self, name: str, party: Party) -> None:
+        self.name = name
+        self.party = party
+        self.state = ChannelState.DOWN
+        self.cause: Cause | None = None
+        self.answered = asyncio.Event()
+        self.gone = asyncio.Event()
+        self.bridge: TwoPartyBridge | None = None
+        self.session: asyncio.Task[object] | None = None
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} {self.name} {self.state.value}>"
+
+    # -- engine side -------------------------------------------------------------------
+
+    @abc.abstractmethod
+    def indicate(self, tone: str | None) -> None:
+        """Let the device hear call progress ('ringback', 'busy', ...); None stops it."""
+
+    @abc.abstractmethod
+    def ring(self, caller: Party) -> None:
+        """Alert the device of a call from `caller` (legs the box places)."""
+
+    @abc.abstractmethod
+    def deliver(self, frame: Frame) -> None:
+        """Audio for the device, from whatever this leg is bridged to."""
+
+    def hangup(self, cause: Cause = Cause.NORMAL_CLEARING) -> None:
+        """The box clears this leg; the device is told."""
+        if self._finish(cause):
+            self._release(cause)
+
+    # -- device side -------------------------------------------------------------------
+
+    def answer(self) -> None:
+        if self.state is ChannelState.RINGING:
+            self.state = ChannelState.UP
+            self.answered.set()
+            call_event("answer", channel=self.name)
+
+    def device_hangup(self, cause: Cause = Cause.NORMAL_CLEARING) -> None:
+        """The device hung up: the leg ends and its session is cancelled."""
+        if self._finish(cause) and self.session is not None:
+            self.session.cancel()
+
+    @abc.abstractmethod
+    def _release(self, cause: Cause) -> None:
+        """Tell the device that the box cleared the leg."""
+
+    def _finish(self, cause: Cause) -> bool:
+        if self.state is ChannelState.GONE:
+            return False
+        self.state = ChannelState.GONE
+        self.cause = cause
+        self.gone.set()
+        if self.bridge is not None:
+            self.bridge.dissolve()
+        call_event("hangup", channel=self.name, cause=cause.value)
+        return True

@@ -1,0 +1,63 @@
+"""Calling an extension: ring every free device, first to answer wins, then bridge.
+
+This is the destination every extension number leads to. It returns why the attempt or
+the call ended; the caller's device turns that into what its person hears or sees.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import TYPE_CHECKING
+
+from firmware.engine.bridges.pcm import TwoPartyBridge
+from firmware.engine.channel import Cause, Channel
+from firmware.logs import call_event
+
+if TYPE_CHECKING:
+    from firmware.config import ExtensionConfig
+    from firmware.engine.pbx import Engine
+
+
+async def dial_extension(engine: Engine, extension: ExtensionConfig, caller: Channel) -> Cause:
+    devices = engine.devices_of(extension)
+    free = [device for device in devices if device.available]
+    call_event("call", channel=caller.name, to=extension.number, devices=len(devices),
+               free=len(free))
+    if not free:
+        return Cause.USER_BUSY
+    legs = [device.claim() for device in free]
+    for leg in legs:
+        leg.ring(caller.party)
+    caller.indicate("ringback")
+    try:
+        winner = await first_answer(legs, engine.ring_timeout(extension))
+        if winner is None:
+            call_event("no-answer", channel=caller.name, to=extension.number)
+            return Cause.NO_ANSWER
+        for leg in legs:
+            if leg is not winner:
+                leg.hangup(Cause.ANSWERED_ELSEWHERE)
+        caller.indicate(None)
+        TwoPartyBridge(caller, winner)
+        await winner.gone.wait()
+        return Cause.NORMAL_CLEARING
+    finally:
+        for leg in legs:
+            leg.hangup()
+
+
+async def first_answer(legs: list[Channel], ring_s: float) -> Channel | None:
+    """The first leg to answer within `ring_s` seconds, or None (no answer, all gone)."""
+    waits = [asyncio.ensure_future(leg.answered.wait()) for leg in legs]
+    waits.append(asyncio.ensure_future(_all_gone(legs)))
+    try:
+        await asyncio.wait(waits, timeout=ring_s, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for wait in waits:
+            wait.cancel()
+    return next((leg for leg in legs if leg.answered.is_set() and not leg.gone.is_set()), None)
+
+
+async def _all_gone(legs: list[Channel]) -> None:
+    for leg in legs:
+        await leg.gone.wait()

@@ -1,0 +1,77 @@
+"""The call engine: devices, the dial plan and routing, on one media clock.
+
+Built once from the office config and the board's HAL ports (DESIGN.md: the hardware is
+chosen once in main.py and passed down). Analog lines become FXS devices; every extension
+number in the config becomes a dial-plan entry leading to `dial_extension`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime
+import functools
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from firmware.config import ExtensionConfig, OfficeConfig
+from firmware.engine.channel import Cause, Channel, Party
+from firmware.engine.channels.fxs import FxsPort
+from firmware.engine.clock import FrameClock
+from firmware.engine.dial import dial_extension
+from firmware.engine.dialplan import DialPlan
+from firmware.logs import call_event
+from firmware.media.tones import plan
+from firmware.runtime import Supervisor
+from hal.interfaces import AnalogLine
+
+
+class Engine:
+    def __init__(
+        self,
+        office: OfficeConfig,
+        lines: dict[str, AnalogLine],
+        supervisor: Supervisor,
+        loop: asyncio.AbstractEventLoop,
+    ) -> None:
+        self.office = office
+        self.supervisor = supervisor
+        self.plan = plan(office.site.country)
+        self.timezone = ZoneInfo(office.site.timezone)
+        self.clock = FrameClock(loop, supervisor)
+        self.dialplan = DialPlan()
+        owners = {device: ext for ext in office.extensions for device in ext.devices}
+        self.devices: dict[str, FxsPort] = {}
+        for name, line in lines.items():
+            owner = owners.get(name)
+            party = Party(owner.number, owner.name) if owner else None
+            self.devices[name] = FxsPort(line, self, office.line_settings(name), party)
+        for ext in office.extensions:
+            self.dialplan.add(ext.number, functools.partial(dial_extension, self, ext))
+
+    def devices_of(self, extension: ExtensionConfig) -> list[FxsPort]:
+        return [self.devices[d] for d in extension.devices if d in self.devices]
+
+    def ring_timeout(self, extension: ExtensionConfig) -> float:
+        """How long an extension rings: the shortest ring time of its lines."""
+        ports = [d for d in extension.devices if d in self.devices]
+        return min(
+            (self.office.line_settings(p).ring_timeout_s for p in ports),
+            default=self.office.analog.ring_timeout_s,
+        )
+
+    async def route(self, channel: Channel, number: str) -> Cause:
+        destination = self.dialplan.lookup(number)
+        if destination is None:
+            call_event("unknown-number", channel=channel.name, number=number)
+            return Cause.UNALLOCATED_NUMBER
+        return await destination(channel)
+
+    def now_local(self) -> datetime.datetime:
+        """Wall-clock time in the office's zone, for caller ID's date and time."""
+        return datetime.datetime.now(self.timezone)
+
+    def snapshot(self) -> dict[str, Any]:
+        return {
+            "ports": {name: port.state.value for name, port in self.devices.items()},
+            "clock_running": self.clock.running,
+        }

@@ -1,0 +1,139 @@
+"""Stage two: load the configs, build the HAL backend, start the firmware. Wire-up only.
+
+    python main.py                                   the built-in office on the virtual board
+    python main.py --board board-configs/sim.toml --config office.toml --state-dir DIR
+    python main.py --check-config office.toml        validate, exit 0 or 1 with the problems
+    python main.py --print-default-config            the built-in office as TOML, to edit
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import signal
+import sys
+from pathlib import Path
+
+from firmware import logs
+from firmware.box import Box
+from firmware.config import (
+    BoardConfig,
+    ConfigError,
+    OfficeConfig,
+    default_office,
+    load_board,
+    load_office,
+    office_to_toml,
+)
+from firmware.statefiles import write_atomic
+from hal.backend import BackendUnavailable
+
+log = logging.getLogger("pbx.main")
+
+HERE = Path(__file__).resolve().parent
+DEFAULT_BOARD = HERE / "board-configs" / "sim.toml"
+LAST_GOOD_OFFICE = "office.last-good.toml"
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(prog="main.py", description="Run the PBX box firmware.")
+    p.add_argument("--board", type=Path, default=DEFAULT_BOARD,
+                   help="board config (default: the virtual board, board-configs/sim.toml)")
+    p.add_argument("--config", type=Path, help="office config (default: the built-in office)")
+    p.add_argument("--state-dir", type=Path, default=Path("state"),
+                   help="where the box keeps its state and control socket (default: ./state)")
+    p.add_argument("--log-level", choices=logs.LEVELS, default="info")
+    p.add_argument("--control-tcp", metavar="HOST:PORT",
+                   help="also serve the virtual board's control interface on TCP (loopback)")
+    p.add_argument("--check-config", type=Path, metavar="OFFICE_TOML",
+                   help="validate an office config against the board and exit")
+    p.add_argument("--print-default-config", action="store_true",
+                   help="print the built-in office config as TOML and exit")
+    return p.parse_args(argv)
+
+
+def check_config(path: Path, board_path: Path) -> int:
+    try:
+        board = load_board(board_path)
+        office = load_office(path, board)
+    except ConfigError as exc:
+        print(exc, file=sys.stderr)
+        return 1
+    print(f"{path}: OK ({len(office.extensions)} extensions, country {office.site.country},"
+          f" board {board.name!r})")
+    return 0
+
+
+def choose_office(config: Path | None, board: BoardConfig, state_dir: Path) -> OfficeConfig:
+    """The office to run: the given config, else the last good one if it is broken."""
+    if config is None:
+        return default_office(board)
+    last_good = state_dir / LAST_GOOD_OFFICE
+    try:
+        office = load_office(config, board)
+    except ConfigError as exc:
+        if not last_good.exists():
+            raise
+        log.error("%s is not valid, running the last good config %s instead:\n%s",
+                  config, last_good, exc)
+        return load_office(last_good, board)
+    write_atomic(last_good, office_to_toml(office).encode())
+    return office
+
+
+def parse_hostport(text: str) -> tuple[str, int]:
+    host, _, port = text.rpartition(":")
+    if not host or not port.isdigit():
+        raise SystemExit(f"--control-tcp wants HOST:PORT, e.g. 127.0.0.1:7070; got {text!r}")
+    return host, int(port)
+
+
+async def serve(box: Box, control_tcp: tuple[str, int] | None) -> None:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    await box.start(control_tcp)
+    try:
+        await stop.wait()
+    finally:
+        log.info("stopping")
+        await box.stop()
+
+
+def run(box: Box, control_tcp: tuple[str, int] | None) -> None:
+    try:
+        import uvloop  # optional: lower per-wake-up cost (DESIGN.md performance budget)
+    except ImportError:
+        asyncio.run(serve(box, control_tcp))
+    else:
+        uvloop.run(serve(box, control_tcp))
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    logs.setup(args.log_level)
+    if args.check_config is not None:
+        return check_config(args.check_config, args.board)
+    try:
+        board = load_board(args.board)
+        if args.print_default_config:
+            print(office_to_toml(default_office(board)), end="")
+            return 0
+        args.state_dir.mkdir(parents=True, exist_ok=True)
+        office = choose_office(args.config, board, args.state_dir)
+    except ConfigError as exc:
+        print(exc, file=sys.stderr)
+        return 1
+    control_tcp = parse_hostport(args.control_tcp) if args.control_tcp else None
+    try:
+        run(Box(board, office, args.state_dir), control_tcp)
+    except BackendUnavailable as exc:
+        print(exc, file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,5 @@
+import sys
+
+from tools.phone.cli import main
+
+sys.exit(main())
