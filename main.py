@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import os
 import signal
 import sys
 from pathlib import Path
@@ -103,6 +104,9 @@ async def serve(box: Box, control_tcp: tuple[str, int] | None) -> None:
 
 
 def run(box: Box, control_tcp: tuple[str, int] | None) -> None:
+    if os.environ.get("PBX_NO_UVLOOP"):
+        asyncio.run(serve(box, control_tcp))
+        return
     try:
         import uvloop  # optional: lower per-wake-up cost (DESIGN.md performance budget)
     except ImportError:
