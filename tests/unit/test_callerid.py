@@ -17,19 +17,16 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from firmware.media.callerid import (
+from firmware.media.callerid import CallerId, CallerIdError, MessageWaiting, parse_message
+from firmware.media.frames import FRAME_SAMPLES, SAMPLE_RATE, amplitude, level_dbm0
+from firmware.media.fsk import (
     TRAILING_MARK_BITS,
-    CallerId,
-    CallerIdError,
     FskDemodulator,
     FskStandard,
-    MessageWaiting,
     etsi_alert_signal,
     fsk_demodulate,
     fsk_modulate,
-    parse_message,
 )
-from firmware.media.frames import FRAME_SAMPLES, SAMPLE_RATE, amplitude, level_dbm0
 
 STANDARDS = list(FskStandard)
 SAMPLES_PER_BIT = SAMPLE_RATE / 1200  # 6.67

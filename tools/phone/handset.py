@@ -13,19 +13,13 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 import numpy as np
-from firmware.media.progress import classify
-from firmware.media.tones import plan
 
-from firmware.media.callerid import (
-    CallerId,
-    CallerIdError,
-    FskStandard,
-    MessageWaiting,
-    fsk_demodulate,
-    parse_message,
-)
+from firmware.media.callerid import CallerId, CallerIdError, MessageWaiting, parse_message
 from firmware.media.dtmf import DtmfGenerator
 from firmware.media.frames import SAMPLE_RATE, amplitude
+from firmware.media.fsk import FskStandard, fsk_demodulate
+from firmware.media.progress import classify
+from firmware.media.tones import plan
 from tools.phone.client import ControlClient, PhoneError
 
 PULSE_BREAK_MS = 60.0  # 10 pulses/s, 60/40 break/make (REFERENCE.md)

@@ -19,8 +19,9 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from firmware.engine.channel import Party
-from firmware.media.callerid import CallerId, FskStandard, etsi_alert_signal, fsk_modulate
+from firmware.media.callerid import CallerId
 from firmware.media.frames import SAMPLE_RATE
+from firmware.media.fsk import FskStandard, etsi_alert_signal, fsk_modulate
 from firmware.media.player import SamplePlayer
 from hal.interfaces import Linefeed
 
