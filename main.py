@@ -4,6 +4,9 @@
     python main.py --board board-configs/sim.toml --config office.toml --state-dir DIR
     python main.py --check-config office.toml        validate, exit 0 or 1 with the problems
     python main.py --print-default-config            the built-in office as TOML, to edit
+
+A running box reloads its --config on SIGHUP; a broken file is logged and the running
+config kept.
 """
 
 from __future__ import annotations
@@ -17,7 +20,7 @@ import sys
 from pathlib import Path
 
 from firmware import logs
-from firmware.box import Box
+from firmware.box import LAST_GOOD_OFFICE, Box, save_last_good
 from firmware.config import (
     BoardConfig,
     ConfigError,
@@ -27,14 +30,12 @@ from firmware.config import (
     load_office,
     office_to_toml,
 )
-from firmware.statefiles import write_atomic
 from hal.backend import BackendUnavailable
 
 log = logging.getLogger("pbx.main")
 
 HERE = Path(__file__).resolve().parent
 DEFAULT_BOARD = HERE / "board-configs" / "sim.toml"
-LAST_GOOD_OFFICE = "office.last-good.toml"
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -79,7 +80,7 @@ def choose_office(config: Path | None, board: BoardConfig, state_dir: Path) -> O
         log.error("%s is not valid, running the last good config %s instead:\n%s",
                   config, last_good, exc)
         return load_office(last_good, board)
-    write_atomic(last_good, office_to_toml(office).encode())
+    save_last_good(state_dir, office)
     return office
 
 
@@ -90,11 +91,13 @@ def parse_hostport(text: str) -> tuple[str, int]:
     return host, int(port)
 
 
-async def serve(box: Box, control_tcp: tuple[str, int] | None) -> None:
+async def serve(box: Box, config: Path | None, control_tcp: tuple[str, int] | None) -> None:
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
+    if config is not None:
+        loop.add_signal_handler(signal.SIGHUP, box.reload, config)
     await box.start(control_tcp)
     try:
         await stop.wait()
@@ -103,16 +106,16 @@ async def serve(box: Box, control_tcp: tuple[str, int] | None) -> None:
         await box.stop()
 
 
-def run(box: Box, control_tcp: tuple[str, int] | None) -> None:
-    if os.environ.get("PBX_NO_UVLOOP"):
-        asyncio.run(serve(box, control_tcp))
-        return
-    try:
-        import uvloop  # optional: lower per-wake-up cost (DESIGN.md performance budget)
-    except ImportError:
-        asyncio.run(serve(box, control_tcp))
-    else:
-        uvloop.run(serve(box, control_tcp))
+def run(box: Box, config: Path | None, control_tcp: tuple[str, int] | None) -> None:
+    if not os.environ.get("PBX_NO_UVLOOP"):
+        try:
+            import uvloop  # optional: lower per-wake-up cost (DESIGN.md performance budget)
+        except ImportError:
+            pass
+        else:
+            uvloop.run(serve(box, config, control_tcp))
+            return
+    asyncio.run(serve(box, config, control_tcp))
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -132,7 +135,7 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     control_tcp = parse_hostport(args.control_tcp) if args.control_tcp else None
     try:
-        run(Box(board, office, args.state_dir), control_tcp)
+        run(Box(board, office, args.state_dir), args.config, control_tcp)
     except BackendUnavailable as exc:
         print(exc, file=sys.stderr)
         return 1

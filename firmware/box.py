@@ -10,9 +10,10 @@ import asyncio
 import logging
 from pathlib import Path
 
-from firmware.config import BoardConfig, OfficeConfig
+from firmware.config import BoardConfig, ConfigError, OfficeConfig, load_office, office_to_toml
 from firmware.engine.pbx import Engine
 from firmware.runtime import Supervisor
+from firmware.statefiles import write_atomic
 from hal.backend import BoardSpec, load
 from hal.sim.board import SimBoard
 from hal.sim.control import ControlServer
@@ -20,6 +21,12 @@ from hal.sim.control import ControlServer
 log = logging.getLogger(__name__)
 
 CONTROL_SOCKET = "control.sock"
+LAST_GOOD_OFFICE = "office.last-good.toml"
+
+
+def save_last_good(state_dir: Path, office: OfficeConfig) -> None:
+    """Keep the config that loaded, to run when a later one is broken."""
+    write_atomic(state_dir / LAST_GOOD_OFFICE, office_to_toml(office).encode())
 
 
 def board_spec(board: BoardConfig) -> BoardSpec:
@@ -75,6 +82,22 @@ class Box:
             self.board_config.name, len(self.office.extensions), self.office.site.country,
             self.control_path,
         )
+
+    def reload(self, path: Path) -> bool:
+        """Load `path` and run it; a broken config is logged and the running one kept."""
+        try:
+            office = load_office(path, self.board_config)
+        except ConfigError as exc:
+            log.error("%s was not loaded; keeping the running config:\n%s", path, exc)
+            return False
+        assert self.engine is not None and self.hal is not None
+        self.engine.apply(office)
+        self.office = office
+        self.hal.publish(published_info(office))
+        save_last_good(self.state_dir, office)
+        log.info("loaded %s: %d extensions, country %s", path, len(office.extensions),
+                 office.site.country)
+        return True
 
     async def stop(self) -> None:
         if self.control is not None:

@@ -33,20 +33,29 @@ class Engine:
         supervisor: Supervisor,
         loop: asyncio.AbstractEventLoop,
     ) -> None:
-        self.office = office
         self.supervisor = supervisor
+        self.clock = FrameClock(loop, supervisor)
+        self.devices = {
+            name: FxsPort(line, self, office.line_settings(name), None)
+            for name, line in lines.items()
+        }
+        self.apply(office)
+
+    def apply(self, office: OfficeConfig) -> None:
+        """Run `office` from now on. Calls in progress go on; what they do next (the tones
+        they hear, who a lifted phone is) follows the new config."""
+        self.office = office
         self.plan = plan(office.site.country)
         self.timezone = ZoneInfo(office.site.timezone)
-        self.clock = FrameClock(loop, supervisor)
-        self.dialplan = DialPlan()
+        dialplan = DialPlan()
+        for ext in office.extensions:
+            dialplan.add(ext.number, functools.partial(dial_extension, self, ext))
+        self.dialplan = dialplan
         owners = {device: ext for ext in office.extensions for device in ext.devices}
-        self.devices: dict[str, FxsPort] = {}
-        for name, line in lines.items():
+        for name, port in self.devices.items():
             owner = owners.get(name)
             party = Party(owner.number, owner.name) if owner else None
-            self.devices[name] = FxsPort(line, self, office.line_settings(name), party)
-        for ext in office.extensions:
-            self.dialplan.add(ext.number, functools.partial(dial_extension, self, ext))
+            port.reconfigure(office.line_settings(name), party)
 
     def devices_of(self, extension: ExtensionConfig) -> list[FxsPort]:
         return [self.devices[d] for d in extension.devices if d in self.devices]

@@ -176,3 +176,19 @@ def test_box_stops_cleanly_on_sigterm(live_box: LiveBox) -> None:
     live_box.proc.send_signal(signal.SIGTERM)
     assert live_box.proc.wait(timeout=30) == 0
     live_box.wait_for_log("stopping")
+
+
+def test_sighup_reloads_the_config_and_keeps_the_running_one_when_broken(
+        live_box: LiveBox) -> None:
+    config = live_box.state / "office.toml"
+    config.write_text("[site]\ncountry = 'xx'\n")
+    live_box.proc.send_signal(signal.SIGHUP)
+    live_box.wait_for_log("was not loaded; keeping the running config")
+    live_box.wait_for_log("office.toml:2: site.country")
+    assert phone(live_box.state, "104", "status").returncode == 0
+
+    config.write_text(office_toml("us").replace('number = "104"', 'number = "204"'))
+    live_box.proc.send_signal(signal.SIGHUP)
+    live_box.wait_for_log("loaded")
+    assert phone(live_box.state, "204", "status").returncode == 0
+    assert phone(live_box.state, "104", "status").returncode == 1

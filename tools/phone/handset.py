@@ -144,6 +144,9 @@ class VirtualPhone:
         reply = await self.client.request("speak", port=self.port, pcm=pcm_to_b64(samples))
         return float(reply["ms"])
 
+    async def say_tone(self, freq_hz: float, ms: float = 1000.0) -> float:
+        return await self.say(sine_tone(freq_hz, ms))
+
     async def recording(self, seconds: float) -> np.ndarray:
         reply = await self.client.request("listen", port=self.port, ms=seconds * 1000)
         return b64_to_pcm(reply["pcm"])

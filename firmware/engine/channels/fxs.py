@@ -110,6 +110,11 @@ class FxsPort:
         line.set_listener(self._on_line_event)
         line.set_linefeed(Linefeed.ACTIVE)
 
+    def reconfigure(self, settings: LineSettings, party: Party | None) -> None:
+        self.settings = settings
+        self.party = party
+        self.line.configure(hook_timing(settings))
+
     def __repr__(self) -> str:
         return f"<FxsPort {self.name} {self.state.value}>"
 
