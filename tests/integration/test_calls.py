@@ -59,6 +59,36 @@ async def test_dial_tone_and_ring_cadence_follow_the_country(country: str) -> No
         got = ringing.ring_cadence_ms
         assert len(got) >= len(expected)
         assert got[: len(expected)] == pytest.approx(expected, abs=1)
+        # Caller ID in the country's standard (Bell 202 after the first ring in the US,
+        # V.23 before it elsewhere), decoded from what reached the on-hook phone.
+        assert ringing.callerid is not None
+        assert (ringing.callerid["number"], ringing.callerid["name"]) == ("101", "Desk 1")
+
+
+async def test_european_caller_id_comes_before_the_first_ring_after_a_reversal() -> None:
+    async with running_box(office_toml("de")) as box:
+        p101, p102 = await box.phones("101", "102")
+        await call(p101, "102")
+        status = await p102.status()
+        assert status["rings"] == []  # the data goes first ...
+        await wait(0.6)
+        assert (await p102.callerid()) is not None
+        status = await p102.status()
+        assert len(status["rings"]) == 1  # ... then the phone rings
+
+
+async def test_flash_and_hang_up_windows_are_set_per_line() -> None:
+    extra = '[analog.port."fxs:1"]\nflash_max_ms = 1250\n'
+    async with running_box(office_toml("us", extra)) as box:
+        p101, p102 = await box.phones("101", "102")
+        for phone in (p101, p102):
+            await phone.offhook()
+            await wait(1)
+            await phone.flash(1000)
+            await wait(2)
+            events = [e["type"] for e in (await phone.status())["events"]]
+            assert events[-2:] == (["OffHook", "HookFlash"] if phone is p101
+                                   else ["OnHook", "OffHook"])
 
 
 async def test_dtmf_call_rings_with_caller_id_and_ringback_then_talks() -> None:

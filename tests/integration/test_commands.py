@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import queue
+import shutil
 import signal
 import subprocess
 import sys
@@ -114,12 +116,12 @@ class LiveBox:
         raise AssertionError(f"box never logged {needle!r}; log:\n{''.join(self.log)}")
 
 
-@pytest.fixture
-def live_box() -> Iterator[LiveBox]:
+@contextlib.contextmanager
+def start_box(*extra: str) -> Iterator[LiveBox]:
     state = Path(tempfile.mkdtemp(prefix="pbx-"))
     config = write(state, "office.toml", office_toml("us"))
     proc = subprocess.Popen(
-        [sys.executable, "boot.py", "--config", str(config), "--state-dir", str(state)],
+        [sys.executable, "boot.py", "--config", str(config), "--state-dir", str(state), *extra],
         cwd=ROOT, stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True,
         env={**os.environ, "PYTHONUNBUFFERED": "1"},
     )
@@ -131,6 +133,23 @@ def live_box() -> Iterator[LiveBox]:
         if proc.poll() is None:
             proc.send_signal(signal.SIGTERM)
             proc.wait(timeout=30)
+        shutil.rmtree(state, ignore_errors=True)
+
+
+@pytest.fixture
+def live_box() -> Iterator[LiveBox]:
+    with start_box() as box:
+        yield box
+
+
+def test_phone_finds_the_box_by_a_tcp_control_address(tmp_path: Path) -> None:
+    with start_box("--control-tcp", "127.0.0.1:0") as box:
+        line = next(entry for entry in box.log if "control interface also on tcp" in entry)
+        address = "tcp:" + line.rsplit(" ", 1)[1].strip()
+        result = python("-m", "tools.phone", "--control", address, "103", "offhook", "--json")
+        assert result.returncode == 0, result.stderr
+        status = python("-m", "tools.phone", "--control", address, "103", "status", "--json")
+        assert json.loads(status.stdout)["hook"] == "off"
 
 
 def test_phone_drives_a_running_box_from_a_script(live_box: LiveBox) -> None:
