@@ -66,6 +66,11 @@ def read_wav(path: Path) -> np.ndarray:
         raise PhoneError(f"{path}: cannot read it as a WAV file ({exc})") from exc
 
 
+def cadence_text(ms: list[int], most: int = 4) -> str:
+    shown = "/".join(map(str, ms[:most]))
+    return f"{shown}{'/...' if len(ms) > most else ''} ms"
+
+
 def describe(heard: Heard) -> str:
     who = heard.extension or heard.port
     if heard.tone in (None, "other", "silence"):
@@ -75,13 +80,12 @@ def describe(heard: Heard) -> str:
         sound = heard.tone.replace("_", " ") + " tone"
     if heard.freqs:
         sound += " (" + "+".join(f"{f:g}" for f in heard.freqs) + " Hz"
-        sound += ", " + ("/".join(map(str, heard.cadence_ms)) + " ms" if heard.cadence_ms
-                         else "steady") + ")"
+        sound += ", " + (cadence_text(heard.cadence_ms) if heard.cadence_ms else "steady") + ")"
     lines = [f"{who} ({heard.port}) is {'off' if heard.hook == 'off' else 'on'}-hook and hears"
              f" {sound}"]
-    if heard.ringing or heard.ring_cadence_ms:
-        cadence = "/".join(map(str, heard.ring_cadence_ms)) or "just started"
-        lines.append(f"ringing: {'yes' if heard.ringing else 'no'} (cadence {cadence} ms)")
+    if heard.ringing or (heard.hook == "on" and heard.ring_cadence_ms):
+        cadence = cadence_text(heard.ring_cadence_ms) if heard.ring_cadence_ms else "just started"
+        lines.append(f"ringing: {'yes' if heard.ringing else 'pausing'} (cadence {cadence})")
     if heard.callerid:
         cid = heard.callerid
         lines.append("last caller ID: " + " ".join(
