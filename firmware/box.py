@@ -11,7 +11,9 @@ import logging
 from pathlib import Path
 
 from firmware.config import BoardConfig, ConfigError, OfficeConfig, load_office, office_to_toml
+from firmware.credentials import resolve_secrets
 from firmware.engine.pbx import Engine
+from firmware.engine.sipua import SipUserAgent
 from firmware.runtime import Supervisor
 from firmware.statefiles import write_atomic
 from hal.backend import BoardSpec, load
@@ -60,6 +62,7 @@ class Box:
         self.supervisor = Supervisor()
         self.hal: SimBoard | None = None
         self.engine: Engine | None = None
+        self.sip: SipUserAgent | None = None
         self.control: ControlServer | None = None
 
     @property
@@ -71,6 +74,10 @@ class Box:
         self.hal = load(board_spec(self.board_config), loop)
         await self.hal.start()
         self.engine = Engine(self.office, self.hal.lines, self.supervisor, loop)
+        self.sip = SipUserAgent(self.engine, self.office.sip,
+                                resolve_secrets(self.office, self.state_dir))
+        await self.sip.start()
+        self.engine.sip = self.sip
         self.hal.publish(published_info(self.office))
         self.control = ControlServer(self.hal)
         await self.control.start_unix(self.control_path)
@@ -92,6 +99,8 @@ class Box:
             return False
         assert self.engine is not None and self.hal is not None
         self.engine.apply(office)
+        if self.sip is not None:
+            self.sip.set_secrets(resolve_secrets(office, self.state_dir))
         self.office = office
         self.hal.publish(published_info(office))
         save_last_good(self.state_dir, office)
@@ -102,6 +111,8 @@ class Box:
     async def stop(self) -> None:
         if self.control is not None:
             await self.control.stop()
+        if self.sip is not None:
+            await self.sip.stop()
         await self.supervisor.shutdown()
         if self.hal is not None:
             await self.hal.stop()

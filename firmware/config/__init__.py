@@ -46,6 +46,7 @@ from firmware.config.office import (
     parse_office,
 )
 from firmware.config.problems import ConfigError, ConfigProblem, format_problems
+from firmware.config.sip import SipConfig
 from firmware.config.tomlkeys import KeyPath, find_line, format_key, parse_key
 
 __all__ = [
@@ -73,6 +74,7 @@ __all__ = [
     "PortKey",
     "PortNumber",
     "Seconds",
+    "SipConfig",
     "SiteConfig",
     "default_office",
     "find_line",

@@ -31,6 +31,7 @@ from firmware.config.board import BoardConfig, sorted_devices
 from firmware.config.model import Model, context_of, run_checks, validate
 from firmware.config.problems import ConfigError, Issue, fail, reject
 from firmware.config.reading import parse_toml, read_text
+from firmware.config.sip import Secret, SipConfig
 from firmware.config.tomlkeys import KeyPath, format_key, lookup, tables, toml_value
 
 __all__ = [
@@ -181,6 +182,7 @@ class ExtensionConfig(Model):
     number: Annotated[StrictStr, AfterValidator(_check_number)]
     name: Annotated[StrictStr, Field(min_length=1, max_length=40), AfterValidator(_check_name)]
     devices: Annotated[tuple[Device, ...], Field(min_length=1)]
+    secret: Secret | None = None  # SIP password; generated at first boot when left out
 
 
 class OfficeConfig(Model):
@@ -188,6 +190,7 @@ class OfficeConfig(Model):
 
     site: SiteConfig = Field(default_factory=SiteConfig)
     analog: AnalogConfig = Field(default_factory=AnalogConfig)
+    sip: SipConfig = Field(default_factory=SipConfig)
     extensions: tuple[ExtensionConfig, ...] = Field(default=(), alias="extension")
 
     def extension(self, number: str) -> ExtensionConfig | None:
@@ -380,6 +383,7 @@ def office_to_toml(office: OfficeConfig) -> str:
     data = office.model_dump(by_alias=True)
     out = ["# Office configuration of the box; every key is described in docs/config.md.", ""]
     out += ["[site]", *_table_lines(data["site"], False), ""]
+    out += ["[sip]", *_table_lines(data["sip"], False), ""]
     out += ["[analog]", *_table_lines(data["analog"], True), ""]
     for port, override in data["analog"]["port"].items():
         out += [f"[{format_key(('analog', 'port', port))}]", *_table_lines(override, False), ""]

@@ -19,7 +19,7 @@ from firmware.logs import call_event
 from firmware.media.frames import Frame
 
 if TYPE_CHECKING:
-    from firmware.engine.bridges.pcm import TwoPartyBridge
+    from firmware.engine.bridges import RelayBridge, TwoPartyBridge
 
 
 class ChannelState(enum.Enum):
@@ -58,7 +58,7 @@ class Channel(abc.ABC):
         self.cause: Cause | None = None
         self.answered = asyncio.Event()
         self.gone = asyncio.Event()
-        self.bridge: TwoPartyBridge | None = None
+        self.bridge: TwoPartyBridge | RelayBridge | None = None
         self.session: asyncio.Task[object] | None = None
 
     def __repr__(self) -> str:
@@ -69,6 +69,10 @@ class Channel(abc.ABC):
     @abc.abstractmethod
     def indicate(self, tone: str | None) -> None:
         """Let the device hear call progress ('ringback', 'busy', ...); None stops it."""
+
+    def accept(self) -> None:  # noqa: B027 - a default: most kinds have nothing to do
+        """The box answers this leg, which called in (a SIP phone gets its 200 OK). An
+        analog line that dialled out is connected already: nothing to do."""
 
     @abc.abstractmethod
     def ring(self, caller: Party) -> None:

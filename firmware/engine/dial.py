@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 from typing import TYPE_CHECKING
 
-from firmware.engine.bridges.pcm import TwoPartyBridge
+from firmware.engine.bridges import make_bridge
 from firmware.engine.channel import Cause, Channel
 from firmware.logs import call_event
 
@@ -32,13 +32,16 @@ async def dial_extension(engine: Engine, extension: ExtensionConfig, caller: Cha
     try:
         winner = await first_answer(legs, engine.ring_timeout(extension))
         if winner is None:
+            if legs and all(leg.cause is Cause.USER_BUSY for leg in legs):
+                return Cause.USER_BUSY  # every phone said busy (a SIP phone's 486)
             call_event("no-answer", channel=caller.name, to=extension.number)
             return Cause.NO_ANSWER
         for leg in legs:
             if leg is not winner:
                 leg.hangup(Cause.ANSWERED_ELSEWHERE)
         caller.indicate(None)
-        TwoPartyBridge(caller, winner)
+        caller.accept()
+        make_bridge(caller, winner)
         await winner.gone.wait()
         return Cause.NORMAL_CLEARING
     finally:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import datetime
 import functools
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 from firmware.config import ExtensionConfig, OfficeConfig
@@ -24,6 +24,11 @@ from firmware.media.tones import plan
 from firmware.runtime import Supervisor
 from hal.interfaces import AnalogLine
 
+if TYPE_CHECKING:
+    from firmware.engine.sipua import SipDevice, SipUserAgent
+
+    Device = FxsPort | SipDevice
+
 
 class Engine:
     def __init__(
@@ -34,6 +39,7 @@ class Engine:
         loop: asyncio.AbstractEventLoop,
     ) -> None:
         self.supervisor = supervisor
+        self.sip: SipUserAgent | None = None  # set by the box once SIP listens
         self.clock = FrameClock(loop, supervisor)
         self.devices = {
             name: FxsPort(line, self, office.line_settings(name), None)
@@ -57,13 +63,17 @@ class Engine:
             party = Party(owner.number, owner.name) if owner else None
             port.reconfigure(office.line_settings(name), party)
 
-    def devices_of(self, extension: ExtensionConfig) -> list[FxsPort]:
-        return [self.devices[d] for d in extension.devices if d in self.devices]
+    def devices_of(self, extension: ExtensionConfig) -> list[Device]:
+        """Every phone of `extension`: its analog ports and its live SIP registrations."""
+        devices: list[Device] = [self.devices[d] for d in extension.devices if d in self.devices]
+        if self.sip is not None:
+            devices += self.sip.devices_for(extension)
+        return devices
 
     def ring_timeout(self, extension: ExtensionConfig) -> float:
         """How long an extension rings: the shortest ring time of its lines."""
         ports = [d for d in extension.devices if d in self.devices]
-        return min(
+        return min(  # SIP phones ring for the [analog] default
             (self.office.line_settings(p).ring_timeout_s for p in ports),
             default=self.office.analog.ring_timeout_s,
         )

@@ -37,6 +37,8 @@ from __future__ import annotations
 import datetime
 from dataclasses import dataclass
 
+from firmware.media.errors import MediaError
+
 __all__ = [
     "MAX_NAME_CHARS",
     "MAX_NUMBER_CHARS",
@@ -70,7 +72,7 @@ _SDMF_MWI_ON = b"\x42\x42\x42"
 _SDMF_MWI_OFF = b"\x6f\x6f\x6f"
 
 
-class CallerIdError(ValueError):
+class CallerIdError(MediaError):
     """A caller ID or message-waiting message (or a field of one) is malformed."""
 
 

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from firmware.box import Box
-from firmware.config import default_office, load_board, parse_office
+from firmware.config import SipConfig, default_office, load_board, parse_office
 from tools.phone.client import ControlClient
 from tools.phone.handset import VirtualPhone
 
@@ -23,8 +23,12 @@ ROOT = Path(__file__).resolve().parents[2]
 SIM_BOARD = ROOT / "board-configs" / "sim.toml"
 
 
+# Tests keep SIP on loopback, on a port the system picks: never the box's real 5060.
+SIP_SECTION = '[sip]\nlisten = "127.0.0.1:0"\n'
+
+
 def office_toml(country: str = "us", extra: str = "") -> str:
-    lines = [f'[site]\ncountry = "{country}"\ntimezone = "UTC"\n']
+    lines = [f'[site]\ncountry = "{country}"\ntimezone = "UTC"\n', SIP_SECTION]
     for n in range(1, 5):
         lines.append(f'[[extension]]\nnumber = "10{n}"\nname = "Desk {n}"\n'
                      f'devices = ["fxs:{n}"]\n')
@@ -62,7 +66,11 @@ async def tones_heard(phone: VirtualPhone, seconds: float, window: float = 1.5) 
 @asynccontextmanager
 async def running_box(toml: str | None = None) -> AsyncIterator[Harness]:
     board = load_board(SIM_BOARD)
-    office = default_office(board) if toml is None else parse_office(toml, "office.toml", board)
+    if toml is None:
+        office = default_office(board).model_copy(
+            update={"sip": SipConfig(listen="127.0.0.1:0")})
+    else:
+        office = parse_office(toml, "office.toml", board)
     # A short directory: unix socket paths are limited to ~100 bytes.
     state = Path(tempfile.mkdtemp(prefix="pbx-"))
     box = Box(board, office, state)

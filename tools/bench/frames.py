@@ -47,7 +47,7 @@ def bench_office(ports: int) -> str:
         f'[[extension]]\nnumber = "{100 + n}"\nname = "Bench {n}"\ndevices = ["fxs:{n}"]\n'
         for n in range(1, ports + 1)
     )
-    return f'[site]\ncountry = "us"\ntimezone = "UTC"\n{exts}'
+    return f'[site]\ncountry = "us"\ntimezone = "UTC"\n[sip]\nlisten = "127.0.0.1:0"\n{exts}'
 
 
 async def set_up_calls(client: ControlClient, calls: int, seconds: float) -> None:

@@ -20,6 +20,11 @@ class TwoPartyBridge:
         a.bridge = b.bridge = self
         call_event("bridge", a=a.name, b=b.name)
 
+    relays = False  # audio passes through the box decoded, frame by frame
+
+    def other(self, channel: Channel) -> Channel:
+        return self.b if channel is self.a else self.a
+
     def forward(self, source: Channel, frame: Frame) -> None:
         """Called on each tick with what `source`'s device captured."""
         (self.b if source is self.a else self.a).deliver(frame)

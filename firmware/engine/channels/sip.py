@@ -1,0 +1,163 @@
+"""A SIP leg as a channel: a phone that called the box, or a phone the box calls.
+
+Signalling goes through the engine's user agent (`firmware.engine.sipua`); this module
+maps the channel's life onto it:
+
+    inbound (the phone called)          outbound (the box calls the phone)
+    indicate("ringback") -> 180         ring() -> INVITE with our offer
+    accept()             -> 200 + SDP   2xx -> ACK, answer()
+    hangup before 200    -> 4xx/5xx     hangup before 2xx -> CANCEL
+    hangup after 200     -> BYE         hangup after 2xx  -> BYE
+    phone's CANCEL / BYE -> device_hangup()
+
+Call-progress tones are the phone's own business: a SIP phone plays ringback on 180 and
+shows busy on 486, so `indicate` plays nothing.
+"""
+
+from __future__ import annotations
+
+import itertools
+from typing import TYPE_CHECKING
+
+from firmware.engine.channel import Cause, Channel, ChannelState, Party
+from firmware.engine.channels.sip_media import SipMedia
+from firmware.media.frames import Frame
+from firmware.sip.dialog import Dialog
+from firmware.sip.message import Request
+from firmware.sip.sdp import SessionDescription
+from firmware.sip.transaction import ClientInviteTransaction, ServerInviteTransaction
+from firmware.sip.transport import Address
+
+if TYPE_CHECKING:
+    from firmware.engine.sipua import SipUserAgent
+
+# What a caller's phone is told when its call attempt fails, by cause (RFC 3261 §21).
+STATUS_FOR_CAUSE = {
+    Cause.USER_BUSY: 486,
+    Cause.UNALLOCATED_NUMBER: 404,
+    Cause.NO_ANSWER: 480,
+    Cause.CONGESTION: 503,
+    Cause.FAILURE: 500,
+    Cause.ANSWERED_ELSEWHERE: 487,
+    Cause.NORMAL_CLEARING: 487,
+}
+
+
+def cause_for_status(status: int) -> Cause:
+    """Why a call the box placed failed, from the phone's final response."""
+    if status in (486, 600):
+        return Cause.USER_BUSY
+    if status in (404, 484, 604):
+        return Cause.UNALLOCATED_NUMBER
+    if status in (408, 480, 603):
+        return Cause.NO_ANSWER
+    if status == 487:
+        return Cause.NORMAL_CLEARING
+    if status >= 500:
+        return Cause.CONGESTION
+    return Cause.FAILURE
+
+
+_numbers = itertools.count(1)
+
+
+class SipChannel(Channel):
+    def __init__(self, ua: SipUserAgent, party: Party, media: SipMedia, peer: Address,
+                 *, inbound: bool, label: str) -> None:
+        super().__init__(f"sip:{label}/{next(_numbers)}", party)
+        self.ua = ua
+        self.media = media
+        self.peer = peer
+        self.inbound = inbound
+        self.invite: Request | None = None
+        self.server_tx: ServerInviteTransaction | None = None
+        self.client_tx: ClientInviteTransaction | None = None
+        self.offer: SessionDescription | None = None  # ours, when we call out
+        self.answer_sdp: SessionDescription | None = None  # ours, when called
+        self.local_tag = ""
+        self.dialog: Dialog | None = None
+        self.peer_frame: Frame | None = None
+        self.final_sent = False
+        self._ringing_sent = False
+        media.on_digit = self._digit_from_phone
+
+    # -- engine side -----------------------------------------------------------------
+
+    def indicate(self, tone: str | None) -> None:
+        if tone == "ringback" and self.inbound and not self._ringing_sent and \
+                not self.final_sent:
+            self._ringing_sent = True
+            self.ua.provisional(self, 180)
+
+    def accept(self) -> None:
+        if self.inbound and not self.final_sent and self.state is not ChannelState.GONE:
+            self.ua.accept_call(self)
+            self.state = ChannelState.UP
+            self.answered.set()
+            self.media_up()
+
+    def ring(self, caller: Party) -> None:
+        self.state = ChannelState.RINGING
+        self.ua.invite(self, caller)
+
+    def deliver(self, frame: Frame) -> None:
+        self.peer_frame = frame
+
+    def send_digit(self, key: str) -> None:
+        """A digit pressed on the other side of the bridge, for this phone."""
+        self.media.send_digit(key)
+
+    def _release(self, cause: Cause) -> None:
+        self.media_down()
+        self.ua.release(self, cause)
+        self.media.close()
+
+    # -- device side -------------------------------------------------------------------
+
+    def answered_by_phone(self) -> None:
+        self.answer()
+        self.media_up()
+
+    def gone_by_phone(self, cause: Cause) -> None:
+        self.media_down()
+        self.device_hangup(cause)
+        self.media.close()
+
+    # -- media -----------------------------------------------------------------------
+
+    def media_up(self) -> None:
+        """Decode and send on the media clock (unless a relay bridge carries the audio)."""
+        if self.state is not ChannelState.GONE and not self.relayed:
+            self.ua.engine.clock.add(self)
+
+    def media_down(self) -> None:
+        self.ua.engine.clock.discard(self)
+
+    @property
+    def relayed(self) -> bool:
+        return self.bridge is not None and getattr(self.bridge, "relays", False)
+
+    def capture(self) -> None:
+        frame = self.media.capture()
+        bridge = self.bridge
+        if frame is not None and bridge is not None:
+            bridge.forward(self, frame)
+
+    def render(self) -> None:
+        frame, self.peer_frame = self.peer_frame, None
+        self.media.send(frame)
+
+    def crashed(self, exc: BaseException) -> None:
+        self.hangup(Cause.FAILURE)
+
+    def _digit_from_phone(self, key: str) -> None:
+        """A digit the phone sent as an RFC 4733 event: on to a SIP peer as an event, to an
+        analog phone as tones in the audio."""
+        bridge = self.bridge
+        if bridge is None:
+            return
+        send = getattr(bridge.other(self), "send_digit", None)
+        if send is not None:
+            send(key)
+        else:
+            self.media.play_digit(key)

@@ -1,0 +1,451 @@
+"""The box's SIP user agent: phones register here, call through here, and are called.
+
+The one shell around the sans-I/O SIP stack: messages from the transport go through the
+transaction layer; what comes out is sent, or handled here (REGISTER to the registrar,
+OPTIONS answered, INVITE/CANCEL/BYE turned into channels and their ends). All the layer's
+timers share one `call_at`. Every request from a phone must authenticate (digest, 401);
+the realm is the configured domain, else the box's host name.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+import socket
+from typing import TYPE_CHECKING
+
+from firmware.config import ExtensionConfig, SipConfig
+from firmware.engine.channel import Cause, Party
+from firmware.engine.channels.sip import STATUS_FOR_CAUSE, SipChannel, cause_for_status
+from firmware.engine.channels.sip_media import SipMedia
+from firmware.engine.guard import Guard
+from firmware.engine.registrar import Binding, Registrar
+from firmware.engine.sipauth import Authenticator, Verdict
+from firmware.logs import call_event
+from firmware.media.errors import MediaError
+from firmware.media.session import RtpSession
+from firmware.sip.dialog import Dialog, make_ack_for_2xx
+from firmware.sip.headers import Headers, NameAddr, quote
+from firmware.sip.message import Request, Response, make_response
+from firmware.sip.sdp import SdpError, SessionDescription, make_answer, make_offer, negotiated
+from firmware.sip.transaction import (
+    AckTimedOut,
+    Action,
+    ClientInviteTransaction,
+    RequestReceived,
+    ResponseReceived,
+    Send,
+    ServerInviteTransaction,
+    ServerTransaction,
+    Terminated,
+    TransactionLayer,
+    new_branch,
+)
+from firmware.sip.transport import Address, SipTransport
+from firmware.sip.uri import SipUri
+
+if TYPE_CHECKING:
+    from firmware.engine.pbx import Engine
+
+log = logging.getLogger(__name__)
+
+ALLOW = "INVITE, ACK, CANCEL, BYE, OPTIONS, REGISTER"
+USER_AGENT = "pbx-box"
+
+
+class SipDevice:
+    """One registration of an extension: the engine rings it like an analog port."""
+
+    def __init__(self, ua: SipUserAgent, binding: Binding) -> None:
+        self.ua = ua
+        self.binding = binding
+        self.name = f"sip:{binding.extension}@{binding.source}"
+
+    @property
+    def available(self) -> bool:
+        return True  # a SIP phone says itself whether it is busy (486)
+
+    def claim(self) -> SipChannel:
+        return self.ua.outbound_channel(self.binding)
+
+
+class SipUserAgent:
+    def __init__(self, engine: Engine, config: SipConfig, secrets: dict[str, str],
+                 guard: Guard | None = None) -> None:
+        self.engine = engine
+        self.config = config
+        self.loop = asyncio.get_running_loop()
+        self.guard = guard or Guard()
+        self.realm = config.domain or socket.gethostname().lower() or "pbx"
+        self.auth = Authenticator(self.realm, secrets, self.guard, config.auth_algorithms)
+        self.registrar = Registrar(self.auth)
+        self.transport = SipTransport(self._receive, self._banned)
+        self.layer = TransactionLayer()
+        self._timer: asyncio.TimerHandle | None = None
+        self._calls: dict[tuple[str, str], SipChannel] = {}  # (Call-ID, our tag)
+        self._by_server: dict[ServerInviteTransaction, SipChannel] = {}
+        self._by_client: dict[ClientInviteTransaction, SipChannel] = {}
+        self._rng = random.Random()
+        self.address: tuple[str, int] = ("0.0.0.0", 0)
+
+    async def start(self) -> tuple[str, int]:
+        self.address = await self.transport.start(*self.config.listen_address)
+        log.info("SIP listening on udp and tcp %s:%d, realm %s", *self.address, self.realm)
+        return self.address
+
+    async def stop(self) -> None:
+        for channel in list(self._calls.values()):
+            channel.hangup(Cause.NORMAL_CLEARING)
+        if self._timer is not None:
+            self._timer.cancel()
+        await self.transport.stop()
+
+    def set_secrets(self, secrets: dict[str, str]) -> None:
+        self.auth.secrets = secrets
+
+    def devices_for(self, extension: ExtensionConfig) -> list[SipDevice]:
+        if "sip" not in extension.devices:
+            return []
+        return [SipDevice(self, b)
+                for b in self.registrar.bindings(extension.number, self.loop.time())]
+
+    # -- the wire --------------------------------------------------------------------
+
+    def _banned(self, host: str) -> bool:
+        return self.guard.banned(host, self.loop.time())
+
+    def _receive(self, message: Request | Response, source: Address) -> None:
+        self._run(self.layer.receive(message, source, self.loop.time()))
+
+    def _run(self, actions: list[Action]) -> None:
+        for action in actions:
+            if isinstance(action, Send):
+                self.transport.send(action.message, action.dest)  # type: ignore[arg-type]
+            elif isinstance(action, RequestReceived):
+                self._request(action.request, action.source)  # type: ignore[arg-type]
+            elif isinstance(action, ResponseReceived):
+                self._response(action.transaction, action.response)
+            elif isinstance(action, Terminated):
+                self._terminated(action.transaction)
+            elif isinstance(action, AckTimedOut):
+                channel = self._call_for(action.response, ours_is_to=True)
+                if channel is not None:
+                    channel.gone_by_phone(Cause.FAILURE)
+        self._reschedule()
+
+    def _reschedule(self) -> None:
+        deadline = self.layer.next_deadline()
+        if self._timer is not None and (deadline is None or self._timer.when() != deadline):
+            self._timer.cancel()
+            self._timer = None
+        if deadline is not None and self._timer is None:
+            self._timer = self.loop.call_at(deadline, self._on_timer)
+
+    def _on_timer(self) -> None:
+        self._timer = None
+        self._run(self.layer.on_timer(self.loop.time()))
+
+    def _respond(self, tx: ServerTransaction, response: Response) -> None:
+        if response.status > 100 and response.to_tag is None:
+            # §8.2.6.2: a UAS tags To in every response but 100 Trying.
+            response.headers.set("To", str(response.to.with_tag(_token(self._rng))))
+        response.headers.add("Server", USER_AGENT)
+        self._run(self.layer.respond(tx, response, self.loop.time()))
+
+    # -- requests from phones ----------------------------------------------------------
+
+    def _request(self, request: Request, source: Address) -> None:
+        now = self.loop.time()
+        if request.method == "ACK":
+            return  # for our 2xx: the layer has stopped retransmitting it
+        if request.method == "CANCEL":
+            self._cancel(request, source, now)
+            return
+        tx = self.layer.create_server(request, source, now)
+        if request.method == "REGISTER":
+            self._respond(tx, self.registrar.register(request, source, now))
+        elif request.method == "OPTIONS":
+            self._respond(tx, make_response(request, 200, headers=[("Allow", ALLOW),
+                                                                   ("Accept", "application/sdp")]))
+        elif request.method == "INVITE" and request.to_tag is None:
+            assert isinstance(tx, ServerInviteTransaction)
+            self._new_call(request, source, tx, now)
+        elif request.method in ("INVITE", "BYE"):
+            self._in_dialog(request, tx)
+        else:
+            self._respond(tx, make_response(request, 405, headers=[("Allow", ALLOW)]))
+
+    def _cancel(self, request: Request, source: Address, now: float) -> None:
+        tx = self.layer.create_server(request, source, now)
+        invite_tx = self.layer.find_invite_server(request)
+        channel = self._by_server.get(invite_tx) if invite_tx is not None else None
+        if channel is None:
+            self._respond(tx, make_response(request, 481))
+            return
+        self._respond(tx, make_response(request, 200))
+        if not channel.final_sent:
+            channel.final_sent = True
+            self._respond(invite_tx, self._final(channel, 487))  # type: ignore[arg-type]
+        call_event("cancel", channel=channel.name)
+        channel.gone_by_phone(Cause.NORMAL_CLEARING)
+
+    def _new_call(self, request: Request, source: Address, tx: ServerInviteTransaction,
+                  now: float) -> None:
+        outcome = self.auth.check(request, source.host, now)
+        if outcome.verdict is Verdict.CHALLENGE:
+            self._respond(tx, make_response(request, 401, headers=outcome.challenge_headers))
+            return
+        caller = self.engine.office.extension(outcome.user or "")
+        if outcome.verdict is not Verdict.OK or caller is None or "sip" not in caller.devices:
+            self._respond(tx, make_response(request, 403))
+            return
+        local_ip = local_ip_for(source.host)
+        try:
+            offer = SessionDescription.parse(request.body)
+            media = self._media(local_ip)
+        except SdpError as exc:
+            self._respond(tx, make_response(request, exc.status, str(exc)))
+            return
+        except MediaError as exc:
+            log.error("no RTP port for a call from %s: %s", caller.number, exc)
+            self._respond(tx, make_response(request, 503))
+            return
+        try:
+            answer = make_answer(offer, local_ip, media.session.port, **self._sdp_ids())
+            media.start(negotiated(offer, answer, we_offered=False))
+        except SdpError as exc:
+            media.close()
+            self._respond(tx, make_response(request, exc.status, str(exc)))
+            return
+        channel = SipChannel(self, Party(caller.number, caller.name), media, source,
+                             inbound=True, label=caller.number)
+        channel.invite, channel.server_tx, channel.answer_sdp = request, tx, answer
+        channel.local_tag = _token(self._rng)
+        self._calls[(request.call_id, channel.local_tag)] = channel
+        self._by_server[tx] = channel
+        number = getattr(request.uri, "user", None) or ""
+        call_event("sip-invite", channel=channel.name, number=number, source=str(source))
+        channel.session = self.engine.supervisor.spawn(
+            f"call from {channel.name}", self._run_call(channel, number),
+            on_crash=lambda _exc: channel.hangup(Cause.FAILURE))
+
+    async def _run_call(self, channel: SipChannel, number: str) -> None:
+        cause = await self.engine.route(channel, number)
+        channel.hangup(cause)
+
+    def _in_dialog(self, request: Request, tx: ServerTransaction) -> None:
+        channel = self._calls.get((request.call_id, request.to_tag or ""))
+        dialog = channel.dialog if channel is not None else None
+        if channel is None or dialog is None:
+            self._respond(tx, make_response(request, 481))
+            return
+        if not dialog.accept_request(request):
+            self._respond(tx, make_response(request, 500, "CSeq out of order"))
+            return
+        if request.method == "BYE":
+            self._respond(tx, make_response(request, 200))
+            call_event("bye", channel=channel.name, by="phone")
+            channel.gone_by_phone(Cause.NORMAL_CLEARING)
+            return
+        self._reinvite(channel, request, tx)
+
+    def _reinvite(self, channel: SipChannel, request: Request, tx: ServerTransaction) -> None:
+        """A target refresh or a hold/resume (sendonly/inactive) from the phone."""
+        try:
+            offer = SessionDescription.parse(request.body)
+            answer = make_answer(offer, channel.media.session.local[0],
+                                 channel.media.session.port, **self._sdp_ids())
+            channel.media.start(negotiated(offer, answer, we_offered=False))
+        except SdpError as exc:
+            self._respond(tx, make_response(request, exc.status, str(exc)))
+            return
+        call_event("reinvite", channel=channel.name, hold=offer.on_hold)
+        self._respond(tx, self._with_sdp(make_response(request, 200, to_tag=channel.local_tag),
+                                         answer))
+
+    # -- what the engine asks of inbound calls -----------------------------------------
+
+    def provisional(self, channel: SipChannel, status: int) -> None:
+        assert channel.server_tx is not None and channel.invite is not None
+        response = make_response(channel.invite, status, to_tag=channel.local_tag)
+        response.headers.add("Contact", self._contact(channel.peer))
+        self._respond(channel.server_tx, response)
+
+    def accept_call(self, channel: SipChannel) -> None:
+        assert channel.server_tx is not None and channel.invite is not None
+        assert channel.answer_sdp is not None
+        response = make_response(channel.invite, 200, to_tag=channel.local_tag)
+        response.headers.add("Contact", self._contact(channel.peer))
+        response.headers.add("Allow", ALLOW)
+        self._with_sdp(response, channel.answer_sdp)
+        channel.final_sent = True
+        channel.dialog = Dialog.from_uas(channel.invite, response)
+        self._respond(channel.server_tx, response)
+
+    def release(self, channel: SipChannel, cause: Cause) -> None:
+        """The engine cleared `channel`: refuse, cancel or hang up, as the call stands."""
+        if channel.inbound and not channel.final_sent:
+            channel.final_sent = True
+            assert channel.server_tx is not None
+            self._respond(channel.server_tx, self._final(channel,
+                                                         STATUS_FOR_CAUSE.get(cause, 500)))
+        elif channel.dialog is not None and channel.dialog.state.name == "CONFIRMED":
+            self._send_in_dialog(channel, "BYE")
+        elif channel.client_tx is not None:
+            self._run(self.layer.cancel(channel.client_tx, self.loop.time()))
+        self._forget(channel)
+
+    def _final(self, channel: SipChannel, status: int) -> Response:
+        assert channel.invite is not None
+        return make_response(channel.invite, status, to_tag=channel.local_tag)
+
+    # -- calls the box places ------------------------------------------------------------
+
+    def outbound_channel(self, binding: Binding) -> SipChannel:
+        media = self._media(local_ip_for(binding.source.host))
+        return SipChannel(self, Party(binding.extension, None), media, binding.source,
+                          inbound=False, label=binding.extension)
+
+    def invite(self, channel: SipChannel, caller: Party) -> None:
+        binding_uri = self._binding_uri(channel)
+        local_ip = channel.media.session.local[0]
+        offer = make_offer(local_ip, channel.media.session.port, **self._sdp_ids())
+        channel.offer = offer
+        channel.local_tag = _token(self._rng)
+        call_id = f"{_token(self._rng)}@{local_ip}"
+        headers = Headers([
+            ("Via", self._via(channel.peer)),
+            ("Max-Forwards", "70"),
+            ("From", str(NameAddr(SipUri(host=self._domain(local_ip), user=caller.number or
+                                          "anonymous"),
+                                  caller.name).with_tag(channel.local_tag))),
+            ("To", str(NameAddr(SipUri(host=self._domain(local_ip), user=channel.party.number)))),
+            ("Call-ID", call_id),
+            ("CSeq", "1 INVITE"),
+            ("Contact", self._contact(channel.peer)),
+            ("Allow", ALLOW),
+            ("User-Agent", USER_AGENT),
+            ("Content-Type", "application/sdp"),
+        ])
+        if caller.name:
+            headers.set("From", f"{quote(caller.name)} " + headers.get("From", ""))
+        request = Request("INVITE", binding_uri, headers, bytes(offer))
+        tx, actions = self.layer.send_request(request, channel.peer,
+                                              channel.peer.transport == "TCP", self.loop.time())
+        assert isinstance(tx, ClientInviteTransaction)
+        channel.invite, channel.client_tx = request, tx
+        self._by_client[tx] = channel
+        self._calls[(call_id, channel.local_tag)] = channel
+        call_event("sip-call", channel=channel.name, to=str(binding_uri), caller=caller.number)
+        self._run(actions)
+
+    def _response(self, tx: object, response: Response) -> None:
+        channel = self._by_client.get(tx)  # type: ignore[call-overload]
+        if channel is None or response.cseq.method != "INVITE":
+            return
+        if response.status < 200:
+            return
+        if response.status >= 300:
+            self._by_client.pop(tx, None)  # type: ignore[call-overload]
+            channel.gone_by_phone(cause_for_status(response.status))
+            self._forget(channel)
+            return
+        assert channel.invite is not None and channel.offer is not None
+        if channel.dialog is None:
+            channel.dialog = Dialog.from_uac(channel.invite, response)
+        else:
+            channel.dialog.receive_response(response)
+        ack = make_ack_for_2xx(channel.dialog, channel.invite, sent_by=self._sent_by(channel.peer),
+                               transport=channel.peer.transport, branch=new_branch(self._rng))
+        self.transport.send(ack, channel.peer)
+        if channel.gone.is_set():
+            self._send_in_dialog(channel, "BYE")  # answered after we gave up: end it
+            return
+        try:
+            answer = SessionDescription.parse(response.body)
+            channel.media.start(negotiated(channel.offer, answer, we_offered=True))
+        except SdpError as exc:
+            log.warning("%s answered with unusable SDP: %s", channel.name, exc)
+            self._send_in_dialog(channel, "BYE")
+            channel.gone_by_phone(Cause.FAILURE)
+            return
+        channel.answered_by_phone()
+
+    def _terminated(self, tx: object) -> None:
+        channel = self._by_client.pop(tx, None)  # type: ignore[call-overload]
+        if channel is not None and channel.dialog is None:
+            channel.gone_by_phone(Cause.NO_ANSWER)  # no final response at all: Timer B
+            self._forget(channel)
+        self._by_server.pop(tx, None)  # type: ignore[call-overload]
+
+    # -- helpers -----------------------------------------------------------------------
+
+    def _send_in_dialog(self, channel: SipChannel, method: str) -> None:
+        assert channel.dialog is not None
+        request = channel.dialog.new_request(
+            method, sent_by=self._sent_by(channel.peer), transport=channel.peer.transport,
+            branch=new_branch(self._rng))
+        _tx, actions = self.layer.send_request(request, channel.peer,
+                                               channel.peer.transport == "TCP",
+                                               self.loop.time())
+        call_event("bye" if method == "BYE" else method.lower(), channel=channel.name,
+                   by="box")
+        self._run(actions)
+
+    def _forget(self, channel: SipChannel) -> None:
+        if channel.invite is not None:
+            self._calls.pop((channel.invite.call_id, channel.local_tag), None)
+
+    def _call_for(self, message: Request | Response, *, ours_is_to: bool) -> SipChannel | None:
+        tag = message.to_tag if ours_is_to else message.from_tag
+        return self._calls.get((message.call_id, tag or ""))
+
+    def _media(self, local_ip: str) -> SipMedia:
+        return SipMedia(RtpSession(local_ip, self.config.rtp_port_range), self._rng)
+
+    def _sdp_ids(self) -> dict[str, int]:
+        session = self._rng.getrandbits(31)
+        return {"session_id": session, "version": session}
+
+    def _with_sdp(self, response: Response, sdp: SessionDescription) -> Response:
+        response.headers.set("Content-Type", "application/sdp")
+        response.body = bytes(sdp)
+        return response
+
+    def _binding_uri(self, channel: SipChannel) -> SipUri:
+        for binding in self.registrar.bindings(channel.party.number or "", self.loop.time()):
+            if binding.source == channel.peer and isinstance(binding.contact.uri, SipUri):
+                return binding.contact.uri
+        return SipUri(host=channel.peer.host, port=channel.peer.port,
+                      user=channel.party.number)
+
+    def _domain(self, local_ip: str) -> str:
+        return self.config.domain or local_ip
+
+    def _sent_by(self, peer: Address) -> str:
+        return f"{local_ip_for(peer.host)}:{self.address[1]}"
+
+    def _via(self, peer: Address) -> str:
+        branch = new_branch(self._rng)
+        return f"SIP/2.0/{peer.transport} {self._sent_by(peer)};branch={branch};rport"
+
+    def _contact(self, peer: Address) -> str:
+        transport = ";transport=tcp" if peer.transport == "TCP" else ""
+        return f"<sip:{local_ip_for(peer.host)}:{self.address[1]}{transport}>"
+
+
+def local_ip_for(peer_host: str) -> str:
+    """The address of ours a peer reaches us on: the source a route to it would use.
+    (Connecting a UDP socket sends nothing; it only picks the route.)"""
+    family = socket.AF_INET6 if ":" in peer_host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_DGRAM) as probe:
+        try:
+            probe.connect((peer_host, 9))
+            return str(probe.getsockname()[0])
+        except OSError:
+            return "127.0.0.1" if family == socket.AF_INET else "::1"
+
+
+def _token(rng: random.Random) -> str:
+    return f"{rng.getrandbits(64):016x}"
