@@ -26,7 +26,7 @@ from firmware.logs import call_event
 from firmware.media.errors import MediaError
 from firmware.media.session import RtpSession
 from firmware.sip.dialog import Dialog, make_ack_for_2xx
-from firmware.sip.headers import Headers, NameAddr, quote
+from firmware.sip.headers import Headers, NameAddr
 from firmware.sip.message import Request, Response, make_response
 from firmware.sip.sdp import SdpError, SessionDescription, make_answer, make_offer, negotiated
 from firmware.sip.transaction import (
@@ -314,13 +314,15 @@ class SipUserAgent:
         channel.offer = offer
         channel.local_tag = _token(self._rng)
         call_id = f"{_token(self._rng)}@{local_ip}"
+        domain = self._domain(local_ip)
+        caller_uri = SipUri(host=domain, user=caller.number or "anonymous")
+        from_ = NameAddr(uri=caller_uri, display_name=caller.name).with_tag(channel.local_tag)
+        to = NameAddr(uri=SipUri(host=domain, user=channel.party.number))
         headers = Headers([
             ("Via", self._via(channel.peer)),
             ("Max-Forwards", "70"),
-            ("From", str(NameAddr(SipUri(host=self._domain(local_ip), user=caller.number or
-                                          "anonymous"),
-                                  caller.name).with_tag(channel.local_tag))),
-            ("To", str(NameAddr(SipUri(host=self._domain(local_ip), user=channel.party.number)))),
+            ("From", str(from_)),
+            ("To", str(to)),
             ("Call-ID", call_id),
             ("CSeq", "1 INVITE"),
             ("Contact", self._contact(channel.peer)),
@@ -328,8 +330,6 @@ class SipUserAgent:
             ("User-Agent", USER_AGENT),
             ("Content-Type", "application/sdp"),
         ])
-        if caller.name:
-            headers.set("From", f"{quote(caller.name)} " + headers.get("From", ""))
         request = Request("INVITE", binding_uri, headers, bytes(offer))
         tx, actions = self.layer.send_request(request, channel.peer,
                                               channel.peer.transport == "TCP", self.loop.time())

@@ -37,6 +37,9 @@ class ParseError(SipError):
         super().__init__(message)
         self.message = message
         self.status = status
+        # The bytes of the offending message, when the raiser knows them (StreamParser sets
+        # it): build any answer from these, not from whatever chunk was being fed.
+        self.raw: bytes | None = None
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.message!r}, status={self.status})"

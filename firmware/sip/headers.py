@@ -254,7 +254,7 @@ class Headers:
         self._items.append(item)
 
     def set(self, name: str, value: str) -> None:
-        """Replace every field called `name` by one, at the place of the first (or last)."""
+        """Replace every field called `name` by one, where the first was (else at the end)."""
         item = self._field(name, value)
         key = item[0]
         self._cache.pop(key, None)
@@ -409,19 +409,27 @@ class Via:
 
     @property
     def ttl(self) -> int | None:
-        value = self.param("ttl")
-        return int(value) if value and value.isdigit() and len(value) <= 3 else None
+        """via-ttl = "ttl" EQUAL ttl;  ttl = 1*3DIGIT ; 0 to 255 (None if absent or bad)."""
+        return _number(self.param("ttl"), 255)
 
     @property
     def rport(self) -> int | None:
         """The port filled in by the server (RFC 3581 §4); None when absent or a bare flag."""
-        value = self.param("rport")
-        return int(value) if value and value.isdigit() and len(value) <= 5 else None
+        return _number(self.param("rport"), 65535)
 
     @property
     def wants_rport(self) -> bool:
         """The client asked for symmetric response routing (`;rport`, RFC 3581 §3)."""
         return self.param("rport") is not None
+
+
+_DIGITS = re.compile(r"[0-9]{1,5}")
+
+
+def _number(value: str | None, largest: int) -> int | None:
+    if value is None or _DIGITS.fullmatch(value) is None or int(value) > largest:
+        return None
+    return int(value)
 
 
 # --- name-addr / addr-spec (§20.10, §25.1) --------------------------------------------------

@@ -10,8 +10,10 @@ A SIP message (RFC 3261 §7) is a start line, header fields, an empty line and a
 `parse_message` takes one datagram. It skips CRLFs before the start line (§7.5), finds the
 empty line with one `bytes.find`, decodes the header section (UTF-8; undecodable bytes are
 kept as surrogate escapes so that nothing is lost), unfolds continuation lines (§7.3.1: a
-line starting with SP/HTAB continues the previous one) and splits the fields with one
-compiled regex per line. Values stay strings; only the fields every layer above needs are
+line starting with SP/HTAB continues the previous one), and splits each field at its first
+colon (no token holds one); the usual name spellings, compact forms included, are found with
+one dict probe and only unusual ones go through the token regex. No per-character Python
+loop anywhere. Values stay strings; only the fields every layer above needs are
 parsed at once, both to refuse a bad message at the door and to warm the memo of
 `Headers.parsed()`: Via, From, To, CSeq, Call-ID, Max-Forwards. Contact, Route and the rest
 are parsed when asked, so their errors surface (as ParseError) in the layer that asks.
@@ -64,14 +66,15 @@ __all__ = [
     "StreamParser",
     "make_response",
     "parse_message",
+    "reason_phrase",
     "validate_request",
     "validate_response",
 ]
 
 SIP_VERSION = "SIP/2.0"
-# The largest UDP payload (the 16-bit length field of RFC 768, minus nothing we can count on):
-# a datagram cannot be larger, and we hold stream messages to the same bound so that one
-# connection cannot make us buffer without limit (§18.3 lets us refuse with 513).
+# UDP's 16-bit length field (RFC 768) bounds a datagram below 64 KiB. Stream messages are held
+# to the same bound so that one connection cannot make us buffer without limit; beyond it we
+# answer 513 Message Too Large (§21.5.14), or 413 (§21.4.12) when the body alone is the cause.
 MAX_MESSAGE_BYTES = 65535
 # Real messages carry 10-40 fields (RFC 4475's 3.5 KB "longreq" has 47). Parsing costs about
 # a microsecond per field; the cap bounds the work one datagram can cost us.
@@ -172,15 +175,15 @@ class _Message:
         values = self.headers.values("Contact")
         if len(values) == 1 and values[0] == "*":
             return "*"
-        return self.headers.parsed("Contact", NameAddr.parse_list)
+        return list(self.headers.parsed("Contact", _addresses))
 
     @property
     def routes(self) -> list[NameAddr]:
-        return self.headers.parsed("Route", NameAddr.parse_list)
+        return list(self.headers.parsed("Route", _addresses))
 
     @property
     def record_routes(self) -> list[NameAddr]:
-        return self.headers.parsed("Record-Route", NameAddr.parse_list)
+        return list(self.headers.parsed("Record-Route", _addresses))
 
     def _head_lines(self, start_line: str) -> bytes:
         lines = [start_line]
@@ -207,6 +210,10 @@ class Request(_Message):
     body: bytes = b""
     version: ClassVar[str] = SIP_VERSION
 
+    def __post_init__(self) -> None:
+        if TOKEN_RE.fullmatch(self.method) is None:  # Method = token (§25.1)
+            raise ValueError(f"method is not a token: {self.method!r}")
+
     def __bytes__(self) -> bytes:
         return self._head_lines(f"{self.method} {self.uri} {SIP_VERSION}") + self.body
 
@@ -218,6 +225,10 @@ class Response(_Message):
     headers: Headers = field(default_factory=Headers)
     body: bytes = b""
     version: ClassVar[str] = SIP_VERSION
+
+    def __post_init__(self) -> None:
+        if not 100 <= self.status <= 699 or "\r" in self.reason or "\n" in self.reason:
+            raise ValueError(f"bad status line: {self.status} {self.reason!r}")
 
     def __bytes__(self) -> bytes:
         return self._head_lines(f"{SIP_VERSION} {self.status} {self.reason}") + self.body
@@ -233,9 +244,13 @@ def _required(value: T | None, name: str) -> T:
     return value
 
 
-# --- Views of the core fields (memoised through Headers.parsed) ----------------------------
+# --- Views (memoised through Headers.parsed, so immutable: lists are handed out as copies) --
 def _vias(values: list[str]) -> tuple[Via, ...]:
     return tuple(Via.parse_list(values))
+
+
+def _addresses(values: list[str]) -> tuple[NameAddr, ...]:
+    return tuple(NameAddr.parse_list(values))
 
 
 def _address(values: list[str]) -> NameAddr | None:
@@ -401,10 +416,13 @@ class StreamParser:
     """Frames messages out of a byte stream (TCP, TLS) by Content-Length (§18.3).
 
     `feed()` returns the messages completed by the new bytes, keeping a partial one. CRLFs
-    between messages (keep-alives, RFC 5626 §3.5.1) are skipped. A ParseError makes the rest
-    of the stream meaningless: it is raised, `error` keeps it, and every later `feed()`
-    raises it again; messages completed before the bad one in the same call are returned
-    first (the error then shows in `error` and on the next call). Close the connection.
+    between messages (keep-alives, RFC 5626 §3.5.1) are skipped. Any ParseError ends the
+    stream: a FramingError when the boundaries are lost (Content-Length missing, malformed,
+    conflicting or too large; a header section that never ends or cannot be read), a plain
+    ParseError for a framed message with a bad core field. It is raised, `error` keeps it
+    and every later `feed()` raises it again; messages completed before the bad one in the
+    same call are returned first, and the error is then only in `error` until the next
+    call. `error.raw` holds the offending bytes (for an answer). Close the connection.
     """
 
     __slots__ = ("_buffer", "_error", "_pending")
@@ -444,26 +462,41 @@ class StreamParser:
                 if len(buffer) > MAX_MESSAGE_BYTES:
                     raise FramingError(f"no end of header section in {len(buffer)} bytes", 513)
                 return None
-            message = _parse_head(bytes(buffer[:end]))
-            lengths = _content_lengths(message.headers)
-            if not lengths:
-                raise FramingError("missing Content-Length on a stream transport")
-            if len(lengths) > 1:
-                raise FramingError("conflicting Content-Length values")
-            ((length, shown),) = lengths.items()
-            if length > MAX_MESSAGE_BYTES:
-                raise FramingError(f"Content-Length {shown} exceeds our limit", 413)
-            if end + 4 + length > MAX_MESSAGE_BYTES:
-                raise FramingError(f"message exceeds {MAX_MESSAGE_BYTES} bytes", 513)
-            self._pending = (message, end + 4, length)
+            try:
+                self._pending = _frame(bytes(buffer[:end]), end + 4)
+            except ParseError as error:  # unreadable header section: boundaries are lost
+                framing = FramingError(error.message, error.status)
+                framing.raw = bytes(buffer[: end + 4])
+                raise framing from error
         message, start, length = self._pending
         if len(buffer) < start + length:
             return None
         self._pending = None
-        message.body = bytes(buffer[start : start + length])
+        raw = bytes(buffer[: start + length])
         del buffer[: start + length]
-        _check_core(message)
+        message.body = raw[start:]
+        try:
+            _check_core(message)
+        except ParseError as error:
+            error.raw = raw
+            raise
         return message
+
+
+def _frame(head: bytes, start: int) -> tuple[Request | Response, int, int]:
+    """The message of a stream header section, where its body starts and its length."""
+    message = _parse_head(head)
+    lengths = _content_lengths(message.headers)
+    if not lengths:
+        raise FramingError("missing Content-Length on a stream transport")
+    if len(lengths) > 1:
+        raise FramingError("conflicting Content-Length values")
+    ((length, shown),) = lengths.items()
+    if length > MAX_MESSAGE_BYTES:
+        raise FramingError(f"Content-Length {shown} exceeds our limit", 413)
+    if start + length > MAX_MESSAGE_BYTES:
+        raise FramingError(f"message exceeds {MAX_MESSAGE_BYTES} bytes", 513)
+    return message, start, length
 
 
 # --- Validation ---------------------------------------------------------------------------
@@ -477,7 +510,7 @@ def _check_fields(message: Request | Response, mandatory: Iterable[str]) -> None
     missing = [name for name in mandatory if name not in headers]
     if missing:
         raise ParseError(f"missing mandatory header fields: {', '.join(missing)}")
-    if len(set(headers.values("Content-Length"))) > 1:  # RFC 4475 §3.3.9
+    if len(_content_lengths(headers)) > 1:  # RFC 4475 §3.3.9
         raise ParseError("conflicting Content-Length values")
     repeated = [name for name in _SINGLE if headers.count(name) > 1]
     if repeated:

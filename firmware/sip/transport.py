@@ -149,8 +149,10 @@ class SipTransport:
 
     def _reject(self, data: bytes, source: Address, exc: ParseError) -> None:
         self.stats.parse_errors += 1
-        log.info("bad SIP message from %s: %s", source, exc)
-        response = salvage_response(data, exc.status, str(exc))
+        # The error quotes the peer's text: only its status at INFO, the rest for debugging.
+        log.info("bad SIP message from %s: answered %d", source, exc.status)
+        log.debug("bad SIP message from %s: %s", source, exc)
+        response = salvage_response(exc.raw or data, exc.status, str(exc))
         if response is not None:
             self.send(response, source)
 
@@ -189,6 +191,10 @@ class _TcpConnection(asyncio.Protocol):
             return
         for message in messages:
             self._owner._deliver(message, self._address)
+        error = self._parser.error  # a bad message after good ones in the same chunk
+        if error is not None:
+            self._owner._reject(b"", self._address, error)
+            self.close()
 
     def connection_lost(self, exc: Exception | None) -> None:
         if self._idle is not None:

@@ -195,7 +195,7 @@ class SipUri:
 
     def _render(self) -> str:
         parts = [self.scheme, ":"]
-        if self.user is not None:
+        if self.user:  # an empty user cannot be written (§19.1.1); it is no user
             parts.append(_escape(self.user, _USER_BARE, _USER_SAFE))
             if self.password is not None:
                 parts += (":", _escape(self.password, _PASSWORD_BARE, _PASSWORD_SAFE))
@@ -205,7 +205,7 @@ class SipUri:
             parts.append(f":{self.port}")
         for name, value in self.params:
             parts += (";", _escape(name, _PARAM_BARE, _PARAM_SAFE))
-            if value is not None:
+            if value:  # pvalue = 1*paramchar: an empty value is written as a flag
                 parts += ("=", _escape(value, _PARAM_BARE, _PARAM_SAFE))
         separator = "?"
         for name, value in self.headers:
@@ -367,6 +367,6 @@ def parse_uri(text: str) -> SipUri | AbsoluteUri:
     m = _SIP_URI.fullmatch(text)
     if m is not None:
         return _build(m, text)
-    if text[:5].lower() in ("sips:", "sip:") or text[:4].lower() == "sip:":
+    if text[:4].lower() == "sip:" or text[:5].lower() == "sips:":
         raise ParseError(f"malformed URI {show(text)}")
     return AbsoluteUri.parse(text)

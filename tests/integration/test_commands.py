@@ -2,25 +2,17 @@
 
 from __future__ import annotations
 
-import contextlib
 import json
-import os
-import queue
-import shutil
 import signal
 import subprocess
 import sys
-import tempfile
-import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from tests.integration.harness import ROOT, office_toml
-
-BOOT_LIMIT_S = 30.0  # a guard against a hung box, not a pause: the test waits on its output
+from tests.livebox import LiveBox, start_box
 
 
 def python(*args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess[str]:
@@ -83,57 +75,6 @@ def test_a_broken_config_at_start_without_a_last_good_one_exits_1(tmp_path: Path
     result = python("main.py", "--config", str(bad), "--state-dir", str(tmp_path / "s"))
     assert result.returncode == 1
     assert "country" in result.stderr and "Traceback" not in result.stderr
-
-
-class LiveBox:
-    """A box in its own process; its log is read line by line on a thread."""
-
-    def __init__(self, proc: subprocess.Popen[str], state: Path) -> None:
-        self.proc, self.state = proc, state
-        self.log: list[str] = []
-        self._lines: queue.Queue[str | None] = queue.Queue()
-        threading.Thread(target=self._read, daemon=True).start()
-
-    def _read(self) -> None:
-        assert self.proc.stderr is not None
-        for line in self.proc.stderr:
-            self._lines.put(line)
-        self._lines.put(None)
-
-    def wait_for_log(self, needle: str) -> str:
-        """Wait for a log line containing `needle` (blocks on the box's output, not a timer)."""
-        deadline = time.monotonic() + BOOT_LIMIT_S
-        while (left := deadline - time.monotonic()) > 0:
-            try:
-                line = self._lines.get(timeout=left)
-            except queue.Empty:
-                break
-            if line is None:
-                break
-            self.log.append(line)
-            if needle in line:
-                return line
-        raise AssertionError(f"box never logged {needle!r}; log:\n{''.join(self.log)}")
-
-
-@contextlib.contextmanager
-def start_box(*extra: str) -> Iterator[LiveBox]:
-    state = Path(tempfile.mkdtemp(prefix="pbx-"))
-    config = write(state, "office.toml", office_toml("us"))
-    proc = subprocess.Popen(
-        [sys.executable, "boot.py", "--config", str(config), "--state-dir", str(state), *extra],
-        cwd=ROOT, stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True,
-        env={**os.environ, "PYTHONUNBUFFERED": "1"},
-    )
-    box = LiveBox(proc, state)
-    try:
-        box.wait_for_log("box ready")
-        yield box
-    finally:
-        if proc.poll() is None:
-            proc.send_signal(signal.SIGTERM)
-            proc.wait(timeout=30)
-        shutil.rmtree(state, ignore_errors=True)
 
 
 @pytest.fixture

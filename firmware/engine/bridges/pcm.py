@@ -18,6 +18,10 @@ class TwoPartyBridge:
                 raise BridgeError(f"{ch.name} cannot be bridged: {ch!r}")
         self.a, self.b = a, b
         a.bridge = b.bridge = self
+        for ch in (a, b):
+            start = getattr(ch, "media_up", None)  # legs whose audio the box must decode
+            if start is not None:
+                start()
         call_event("bridge", a=a.name, b=b.name)
 
     relays = False  # audio passes through the box decoded, frame by frame

@@ -52,4 +52,3 @@ class RelayBridge:
             ch.media.session.relay(None)  # type: ignore[attr-defined]
             if ch.bridge is self:
                 ch.bridge = None
-                ch.media_up()  # type: ignore[attr-defined]

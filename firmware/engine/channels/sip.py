@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING
 
 from firmware.engine.channel import Cause, Channel, ChannelState, Party
 from firmware.engine.channels.sip_media import SipMedia
+from firmware.logs import call_event
 from firmware.media.frames import Frame
 from firmware.sip.dialog import Dialog
 from firmware.sip.message import Request
@@ -94,7 +95,6 @@ class SipChannel(Channel):
             self.ua.accept_call(self)
             self.state = ChannelState.UP
             self.answered.set()
-            self.media_up()
 
     def ring(self, caller: Party) -> None:
         self.state = ChannelState.RINGING
@@ -110,23 +110,30 @@ class SipChannel(Channel):
     def _release(self, cause: Cause) -> None:
         self.media_down()
         self.ua.release(self, cause)
-        self.media.close()
+        self._close_media()
 
     # -- device side -------------------------------------------------------------------
 
     def answered_by_phone(self) -> None:
         self.answer()
-        self.media_up()
 
     def gone_by_phone(self, cause: Cause) -> None:
         self.media_down()
         self.device_hangup(cause)
+        self._close_media()
+
+    def _close_media(self) -> None:
+        session = self.media.session
+        call_event("rtp", channel=self.name, received=session.received, sent=session.sent,
+                   dropped=session.dropped)
         self.media.close()
 
     # -- media -----------------------------------------------------------------------
 
     def media_up(self) -> None:
-        """Decode and send on the media clock (unless a relay bridge carries the audio)."""
+        """Decode and send on the media clock. Called by a decoded bridge only: a leg sends
+        nothing of ours before it is bridged, so a relay that follows never has to splice
+        two RTP streams (SSRC and timestamps) into one."""
         if self.state is not ChannelState.GONE and not self.relayed:
             self.ua.engine.clock.add(self)
 

@@ -144,9 +144,18 @@ def test_via_with_whitespace_everywhere_the_grammar_allows() -> None:
     )  # fmt: skip
 
 
+def test_via_numbers_that_are_not_numbers() -> None:
+    via = Via.parse('SIP/2.0/UDP h.example;rport="\u00b2";ttl=999;maddr=224.0.1.75')
+    assert (via.rport, via.ttl, via.maddr) == (None, None, "224.0.1.75")
+    assert via.wants_rport
+
+
 def test_via_list_and_bare_ipv6_received() -> None:
     vias = Via.parse_list(["SIP/2.0/UDP a.example;received=2001:db8::9, SIP/2.0/TLS b.example"])
-    assert [(v.host, v.received) for v in vias] == [("a.example", "2001:db8::9"), ("b.example", None)]
+    assert [(v.host, v.received) for v in vias] == [
+        ("a.example", "2001:db8::9"),
+        ("b.example", None),
+    ]
     assert vias[0].maddr is None
 
 
@@ -205,6 +214,18 @@ def test_contact_params_keep_quoted_values() -> None:
     assert contact.param("EXPIRES") == "3600" and contact.param("q") == "0.7"
     assert str(contact).endswith('+sip.instance="<urn:uuid:00000000-0000-1000-8000-000A95A0E128>"'
                                  ";expires=3600;q=0.7")  # fmt: skip
+
+
+def test_set_parameters_are_quoted_when_they_must_be() -> None:
+    contact = NameAddr.parse("<sip:a@b.example>")
+    tricky = contact.with_param("note", 'x;y="z", w').with_param("expires", "60")
+    assert str(tricky) == '<sip:a@b.example>;note="x;y=\\"z\\", w";expires=60'
+    assert tricky.param("note") == 'x;y="z", w'
+    assert NameAddr.parse(str(tricky)) == tricky
+    with pytest.raises(ValueError):
+        contact.with_param("bad name", "1")
+    via = Via.parse("SIP/2.0/UDP h.example").with_param("received", "2001:db8::1")
+    assert str(via) == "SIP/2.0/UDP h.example;received=2001:db8::1"
 
 
 def test_contact_list() -> None:

@@ -274,26 +274,29 @@ def test_valid_message(name: str) -> None:
 
 
 # --- §3.1.2 invalid messages --------------------------------------------------------------
+QUOTBAL = "unterminated quoted display name in '\"Mr. J. User <sip:j.user@example.com>'"
+BADDN = (
+    "display name is neither tokens nor quoted in 'Bell, Alexander <sip:a.g.bell@example.com>;"
+    "tag=43'"
+)
+BIGCODE = "malformed Status-Line 'SIP/2.0 4294967301 better not break the receiver'"
 INVALID = {  # name: (status, message)
     "badinv01": (400, "malformed parameters in Via ';;'"),  # 3.1.2.1 extra ; and ,
     "clerr": (400, "Content-Length 9999 exceeds the 154 body bytes"),  # 3.1.2.2
     "ncl": (400, "malformed Content-Length '-999'"),  # 3.1.2.3
     "scalar02": (400, "CSeq number out of range '36893488147419103232'"),  # 3.1.2.4
     "scalarlg": (400, "CSeq number out of range '9292394834772304023312'"),  # 3.1.2.5 (drop)
-    "quotbal": (400, "unterminated quoted display name in '\"Mr. J. User <sip:j.user@"
-                     "example.com>'"),  # 3.1.2.6  # fmt: skip
+    "quotbal": (400, QUOTBAL),  # 3.1.2.6
     "ltgtruri": (400, "malformed URI '<sip:user@example.com>'"),  # 3.1.2.7
     "lwsruri": (400, "malformed Request-Line 'INVITE sip:user@example.com; lr SIP/2.0'"),
     "lwsstart": (400, "malformed Request-Line 'INVITE  sip:user@example.com  SIP/2.0'"),
     "trws": (400, "malformed Request-Line 'OPTIONS sip:remote-target@example.com SIP/2.0  '"),
     "escruri": (400, "Request-URI must not contain headers"),  # 3.1.2.11
-    "baddn": (400, "display name is neither tokens nor quoted in 'Bell, Alexander "
-                   "<sip:a.g.bell@example.com>;tag=43'"),  # 3.1.2.15  # fmt: skip
+    "baddn": (400, BADDN),  # 3.1.2.15
     "badvers": (505, "unsupported SIP version 'SIP/7.0'"),  # 3.1.2.16
     "mismatch01": (400, "CSeq method 'INVITE' does not match request method 'OPTIONS'"),
     "mismatch02": (501, "CSeq method 'INVITE' does not match request method 'NEWMETHOD'"),
-    "bigcode": (400, "malformed Status-Line 'SIP/2.0 4294967301 better not break the "
-                     "receiver'"),  # 3.1.2.19: a response, so the shell drops it  # fmt: skip
+    "bigcode": (400, BIGCODE),  # 3.1.2.19: a response, so the shell drops it
 }
 
 

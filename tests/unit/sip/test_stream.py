@@ -117,9 +117,20 @@ def test_endless_header_section() -> None:
     assert caught.value.status == 513
 
 
-def test_negative_content_length_on_a_stream() -> None:  # RFC 4475 §3.1.2.3
-    with pytest.raises(ParseError, match="malformed Content-Length"):
-        StreamParser().feed(torture("ncl"))
+@pytest.mark.parametrize(
+    ("name", "status", "text"),
+    [
+        ("ncl", 400, "malformed Content-Length '-999'"),  # RFC 4475 §3.1.2.3
+        ("badvers", 505, "unsupported SIP version 'SIP/7.0'"),  # RFC 4475 §3.1.2.16
+        ("lwsstart", 400, "malformed Request-Line 'INVITE  sip:user@example.com  SIP/2.0'"),
+    ],
+)
+def test_unreadable_header_section_loses_the_framing(name: str, status: int, text: str) -> None:
+    data = torture(name)
+    with pytest.raises(FramingError) as caught:
+        StreamParser().feed(b"\r\n\r\n" + data)
+    assert (caught.value.status, str(caught.value)) == (status, text)
+    assert caught.value.raw == data.partition(b"\r\n\r\n")[0] + b"\r\n\r\n"
 
 
 def test_messages_before_a_bad_one_are_delivered_first() -> None:
@@ -127,7 +138,9 @@ def test_messages_before_a_bad_one_are_delivered_first() -> None:
     bad = RINGING.replace(b"CSeq: 314159 INVITE", b"CSeq: INVITE")
     (good,) = parser.feed(INVITE + bad + RINGING)
     assert same(good, parse_message(INVITE))
-    assert parser.error is not None and "malformed CSeq" in str(parser.error)
+    error = parser.error
+    assert error is not None and not isinstance(error, FramingError)
+    assert (str(error), error.raw) == ("malformed CSeq 'INVITE'", bad)
     with pytest.raises(ParseError, match="malformed CSeq"):
         parser.feed(b"")
 

@@ -87,6 +87,12 @@ def test_convenience_copies() -> None:
     assert str(uri.without_params("TRANSPORT")) == "sip:bob@example.com"
 
 
+def test_empty_user_and_values_are_written_so_that_they_parse() -> None:
+    uri = SipUri(user="", host="example.com", params=(("lr", ""),))
+    assert str(uri) == "sip:example.com;lr"
+    assert SipUri.parse(str(uri)).param("lr") == uri.param("lr") == ""
+
+
 def test_uris_are_hashable_values() -> None:
     a = SipUri.parse("sip:bob@Example.com")
     b = SipUri.parse("sip:bob@example.com")
