@@ -9,7 +9,7 @@ import ipaddress
 import re
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, Field, StrictStr
+from pydantic import AfterValidator, Field, StrictInt, StrictStr
 
 from firmware.config.model import Model
 from firmware.config.problems import fail
@@ -96,6 +96,13 @@ class SipConfig(Model):
     auth_algorithms: Annotated[tuple[Literal["MD5", "SHA-256"], ...],
                                Field(min_length=1, max_length=2)] = Field(
         ("MD5",), description="digest algorithms offered, in this order")
+
+    ban_failures: Annotated[StrictInt, Field(ge=1, le=100)] = Field(
+        5, description="failed logins from one address that get it banned")
+    ban_window_s: Annotated[float, Field(strict=True, gt=0, le=86400)] = Field(
+        60.0, description="within this many seconds")
+    ban_s: Annotated[float, Field(strict=True, gt=0, le=604800)] = Field(
+        600.0, description="for this many seconds")
 
     @property
     def listen_address(self) -> tuple[str, int]:

@@ -19,14 +19,14 @@ from firmware.config import ExtensionConfig, SipConfig
 from firmware.engine.channel import Cause, Party
 from firmware.engine.channels.sip import STATUS_FOR_CAUSE, SipChannel, cause_for_status
 from firmware.engine.channels.sip_media import SipMedia
-from firmware.engine.guard import Guard
+from firmware.engine.guard import Guard, GuardSettings
 from firmware.engine.registrar import Binding, Registrar
 from firmware.engine.sipauth import Authenticator, Verdict
 from firmware.logs import call_event
 from firmware.media.errors import MediaError
 from firmware.media.session import RtpSession
 from firmware.sip.dialog import Dialog, make_ack_for_2xx
-from firmware.sip.headers import Headers, NameAddr
+from firmware.sip.headers import Headers, NameAddr, Via
 from firmware.sip.message import Request, Response, make_response
 from firmware.sip.sdp import SdpError, SessionDescription, make_answer, make_offer, negotiated
 from firmware.sip.transaction import (
@@ -76,7 +76,8 @@ class SipUserAgent:
         self.engine = engine
         self.config = config
         self.loop = asyncio.get_running_loop()
-        self.guard = guard or Guard()
+        self.guard = guard or Guard(GuardSettings(config.ban_failures, config.ban_window_s,
+                                                  config.ban_s))
         self.realm = config.domain or socket.gethostname().lower() or "pbx"
         self.auth = Authenticator(self.realm, secrets, self.guard, config.auth_algorithms)
         self.registrar = Registrar(self.auth)
@@ -147,6 +148,7 @@ class SipUserAgent:
         self._run(self.layer.on_timer(self.loop.time()))
 
     def _respond(self, tx: ServerTransaction, response: Response) -> None:
+        _stamp_via(response, tx.peer)  # type: ignore[arg-type]
         if response.status > 100 and response.to_tag is None:
             # §8.2.6.2: a UAS tags To in every response but 100 Trying.
             response.headers.set("To", str(response.to.with_tag(_token(self._rng))))
@@ -163,6 +165,10 @@ class SipUserAgent:
             self._cancel(request, source, now)
             return
         tx = self.layer.create_server(request, source, now)
+        if not self._addressed_to_us(request):
+            # With a domain set, the box serves that domain only (it is no open proxy).
+            self._respond(tx, make_response(request, 404, "Not Here"))
+            return
         if request.method == "REGISTER":
             self._respond(tx, self.registrar.register(request, source, now))
         elif request.method == "OPTIONS":
@@ -261,6 +267,7 @@ class SipUserAgent:
             self._respond(tx, make_response(request, exc.status, str(exc)))
             return
         call_event("reinvite", channel=channel.name, hold=offer.on_hold)
+        channel.set_held(offer.on_hold)
         self._respond(tx, self._with_sdp(make_response(request, 200, to_tag=channel.local_tag),
                                          answer))
 
@@ -420,6 +427,15 @@ class SipUserAgent:
         return SipUri(host=channel.peer.host, port=channel.peer.port,
                       user=channel.party.number)
 
+    def _addressed_to_us(self, request: Request) -> bool:
+        """Without a domain, any host means the box; with one, that domain or our address."""
+        domain = self.config.domain
+        host = getattr(request.uri, "host", None)
+        if domain is None or host is None:
+            return True
+        return host in (domain, self.address[0], "127.0.0.1", "localhost",
+                        socket.gethostname().lower()) or host == local_ip_for(host)
+
     def _domain(self, local_ip: str) -> str:
         return self.config.domain or local_ip
 
@@ -433,6 +449,22 @@ class SipUserAgent:
     def _contact(self, peer: Address) -> str:
         transport = ";transport=tcp" if peer.transport == "TCP" else ""
         return f"<sip:{local_ip_for(peer.host)}:{self.address[1]}{transport}>"
+
+
+def _stamp_via(response: Response, peer: Address) -> None:
+    """RFC 3581 / §18.2.1: tell the phone where its request really came from (NAT), and
+    send the response there (the transaction layer replies to the source already)."""
+    vias = response.headers.get_all("Via")
+    if not vias:
+        return
+    top = Via.parse(vias[0])
+    if top.host != peer.host:
+        top = top.with_param("received", peer.host)
+    if top.param("rport") is not None:
+        top = top.with_param("rport", str(peer.port))
+    response.headers.remove("Via")
+    for value in [str(top), *vias[1:]]:
+        response.headers.add("Via", value)
 
 
 def local_ip_for(peer_host: str) -> str:

@@ -105,6 +105,7 @@ class FxsPort:
         self._player: FrameSource | None = None
         self._task: asyncio.Task[Any] | None = None
         self._detector: DtmfDetector | None = None
+        self._call_detector: DtmfDetector | None = None  # in a call with a SIP peer
         self._digits: asyncio.Queue[str] = asyncio.Queue()
         line.configure(hook_timing(settings))
         line.set_listener(self._on_line_event)
@@ -168,7 +169,7 @@ class FxsPort:
     def _put_down(self) -> None:
         channel, self.channel = self.channel, None
         self._stop_task()
-        self._detector = None
+        self._detector = self._call_detector = None
         self.play(None)
         self.peer_frame = None
         self.state = PortState.IDLE
@@ -196,6 +197,7 @@ class FxsPort:
             return
         self.channel = None
         self.peer_frame = None
+        self._call_detector = None
         if self.state is PortState.RINGING:
             self._stop_task()
             self.play(None)
@@ -288,12 +290,23 @@ class FxsPort:
 
     def capture(self) -> None:
         frame = self.line.read_frame()
+        heard = silence() if frame is None else frame  # pauses count: they separate digits
         if self._detector is not None:
-            for digit in self._detector.feed(silence() if frame is None else frame):
+            for digit in self._detector.feed(heard):
                 self._digits.put_nowait(digit)
         channel = self.channel
-        if frame is not None and channel is not None and channel.bridge is not None:
-            channel.bridge.forward(channel, frame)
+        bridge = channel.bridge if channel is not None else None
+        if bridge is None or channel is None:
+            return
+        send_digit = getattr(bridge.other(channel), "send_digit", None)
+        if send_digit is not None:
+            # A SIP peer gets the digits the person keys in a call as RFC 4733 events.
+            if self._call_detector is None:
+                self._call_detector = DtmfDetector()
+            for digit in self._call_detector.feed(heard):
+                send_digit(digit)
+        if frame is not None:
+            bridge.forward(channel, frame)
 
     def render(self) -> None:
         player = self._player

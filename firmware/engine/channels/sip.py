@@ -23,6 +23,7 @@ from firmware.engine.channel import Cause, Channel, ChannelState, Party
 from firmware.engine.channels.sip_media import SipMedia
 from firmware.logs import call_event
 from firmware.media.frames import Frame
+from firmware.media.music import HoldMusic
 from firmware.sip.dialog import Dialog
 from firmware.sip.message import Request
 from firmware.sip.sdp import SessionDescription
@@ -79,6 +80,8 @@ class SipChannel(Channel):
         self.dialog: Dialog | None = None
         self.peer_frame: Frame | None = None
         self.final_sent = False
+        self.held = False  # the phone put the call on hold (re-INVITE sendonly/inactive)
+        self._music: HoldMusic | None = None
         self._ringing_sent = False
         media.on_digit = self._digit_from_phone
 
@@ -144,8 +147,17 @@ class SipChannel(Channel):
     def relayed(self) -> bool:
         return self.bridge is not None and getattr(self.bridge, "relays", False)
 
+    def set_held(self, held: bool) -> None:
+        """The phone holds (or resumes): the other party hears hold music meanwhile."""
+        if held != self.held:
+            self.held = held
+            self._music = HoldMusic() if held else None
+            call_event("hold" if held else "resume", channel=self.name)
+
     def capture(self) -> None:
         frame = self.media.capture()
+        if self._music is not None:
+            frame = self._music.next_frame()  # what a held call "says" to the other side
         bridge = self.bridge
         if frame is not None and bridge is not None:
             bridge.forward(self, frame)
