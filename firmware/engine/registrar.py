@@ -45,6 +45,10 @@ class Registrar:
         live = [b for b in self._bindings.get(extension, {}).values() if b.expires_at > now]
         return sorted(live, key=lambda b: -b.expires_at)
 
+    def all_bindings(self, now: float) -> list[Binding]:
+        return [b for bindings in self._bindings.values() for b in bindings.values()
+                if b.expires_at > now]
+
     def register(self, request: Request, source: Address, now: float) -> Response:
         outcome = self.auth.check(request, source.host, now)
         if outcome.verdict is Verdict.CHALLENGE:

@@ -51,6 +51,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 ALLOW = "INVITE, ACK, CANCEL, BYE, OPTIONS, REGISTER"
+QUALIFY_S = 60.0  # how often registered phones are asked whether they are still there
 USER_AGENT = "pbx-box"
 
 
@@ -88,11 +89,14 @@ class SipUserAgent:
         self._by_server: dict[ServerInviteTransaction, SipChannel] = {}
         self._by_client: dict[ClientInviteTransaction, SipChannel] = {}
         self._rng = random.Random()
+        self._qualifying: dict[object, tuple[str, str]] = {}  # OPTIONS tx -> binding key
+        self.unreachable: set[tuple[str, str]] = set()  # (extension, contact) not answering
         self.address: tuple[str, int] = ("0.0.0.0", 0)
 
     async def start(self) -> tuple[str, int]:
         self.address = await self.transport.start(*self.config.listen_address)
         log.info("SIP listening on udp and tcp %s:%d, realm %s", *self.address, self.realm)
+        self.engine.supervisor.spawn("qualify SIP phones", self._qualify_forever())
         return self.address
 
     async def stop(self) -> None:
@@ -109,7 +113,37 @@ class SipUserAgent:
         if "sip" not in extension.devices:
             return []
         return [SipDevice(self, b)
-                for b in self.registrar.bindings(extension.number, self.loop.time())]
+                for b in self.registrar.bindings(extension.number, self.loop.time())
+                if (b.extension, str(b.contact.uri)) not in self.unreachable]
+
+    async def _qualify_forever(self) -> None:
+        """Ask every registered phone OPTIONS now and then: one that stops answering (gone
+        from the network, its registration not yet expired) is not rung meanwhile."""
+        while True:
+            await asyncio.sleep(QUALIFY_S)
+            self.qualify()
+
+    def qualify(self) -> None:
+        now = self.loop.time()
+        for binding in self.registrar.all_bindings(now):
+            uri = binding.contact.uri
+            if not isinstance(uri, SipUri):
+                continue
+            local_ip = local_ip_for(binding.source.host)
+            request = Request("OPTIONS", uri, Headers([
+                ("Via", self._via(binding.source)),
+                ("Max-Forwards", "70"),
+                ("From", str(NameAddr(uri=SipUri(host=self._domain(local_ip), user="pbx"))
+                             .with_tag(_token(self._rng)))),
+                ("To", str(NameAddr(uri=uri))),
+                ("Call-ID", f"{_token(self._rng)}@{local_ip}"),
+                ("CSeq", "1 OPTIONS"),
+                ("User-Agent", USER_AGENT),
+            ]))
+            tx, actions = self.layer.send_request(request, binding.source,
+                                                  binding.source.transport == "TCP", now)
+            self._qualifying[tx] = (binding.extension, str(uri))
+            self._run(actions)
 
     # -- the wire --------------------------------------------------------------------
 
@@ -170,7 +204,11 @@ class SipUserAgent:
             self._respond(tx, make_response(request, 404, "Not Here"))
             return
         if request.method == "REGISTER":
-            self._respond(tx, self.registrar.register(request, source, now))
+            response = self.registrar.register(request, source, now)
+            if response.status == 200:  # a phone that registers again is back
+                self.unreachable -= {k for k in self.unreachable
+                                     if k[0] == getattr(request.to.uri, "user", None)}
+            self._respond(tx, response)
         elif request.method == "OPTIONS":
             self._respond(tx, make_response(request, 200, headers=[("Allow", ALLOW),
                                                                    ("Accept", "application/sdp")]))
@@ -348,6 +386,12 @@ class SipUserAgent:
         self._run(actions)
 
     def _response(self, tx: object, response: Response) -> None:
+        key = self._qualifying.pop(tx, None)
+        if key is not None:
+            if key in self.unreachable:
+                self.unreachable.discard(key)
+                call_event("reachable", ext=key[0], contact=key[1])
+            return
         channel = self._by_client.get(tx)  # type: ignore[call-overload]
         if channel is None or response.cseq.method != "INVITE":
             return
@@ -380,6 +424,12 @@ class SipUserAgent:
         channel.answered_by_phone()
 
     def _terminated(self, tx: object) -> None:
+        key = self._qualifying.pop(tx, None)
+        if key is not None:  # no answer to OPTIONS at all (Timer F)
+            if key not in self.unreachable:
+                self.unreachable.add(key)
+                call_event("unreachable", ext=key[0], contact=key[1])
+            return
         channel = self._by_client.pop(tx, None)  # type: ignore[call-overload]
         if channel is not None and channel.dialog is None:
             channel.gone_by_phone(Cause.NO_ANSWER)  # no final response at all: Timer B
