@@ -16,6 +16,7 @@ from dataclasses import dataclass
 log = logging.getLogger(__name__)
 
 MAX_TRACKED = 4096  # addresses with recent failures kept in memory; the oldest go first
+MAX_BANNED = 4096  # bans kept; a spray of addresses cannot grow the table without bound
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,6 +42,9 @@ class Guard:
         log.info("ban on %s lifted", ip)
         return False
 
+    # A success does not wipe the failures: knowing one extension's password must not buy
+    # unlimited guesses at another's. Failures age out of the window instead.
+
     def failed(self, ip: str, now: float) -> None:
         s = self.settings
         times = self._failures.get(ip)
@@ -52,10 +56,15 @@ class Guard:
         while times and now - times[0] > s.window_s:
             times.popleft()
         if len(times) >= s.max_failures:
-            self._banned[ip] = now + s.ban_s
+            self._ban(ip, now)
             del self._failures[ip]
             log.warning("banned %s for %.0f s after %d failed authentications in %.0f s",
                         ip, s.ban_s, s.max_failures, s.window_s)
 
-    def succeeded(self, ip: str) -> None:
-        self._failures.pop(ip, None)
+    def _ban(self, ip: str, now: float) -> None:
+        if len(self._banned) >= MAX_BANNED:
+            for old in [a for a, until in self._banned.items() if until <= now]:
+                del self._banned[old]
+        if len(self._banned) >= MAX_BANNED:
+            self._banned.pop(next(iter(self._banned)))  # the oldest ban goes first
+        self._banned[ip] = now + self.settings.ban_s

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 from firmware.engine.sipauth import Authenticator, Verdict
 from firmware.logs import call_event
+from firmware.sip.errors import ParseError
 from firmware.sip.headers import NameAddr
 from firmware.sip.message import Request, Response, make_response
 from firmware.sip.transport import Address
@@ -60,31 +61,42 @@ class Registrar:
             call_event("register-refused", source=str(source), ext=extension)
             return make_response(request, 403)
         assert extension is not None
-        contacts = request.contacts
+        try:
+            contacts = request.contacts
+        except ParseError as exc:
+            return make_response(request, exc.status, str(exc))
         header_expires = _int(request.headers.get("Expires"))
         current = self._bindings.setdefault(extension, {})
+        for key in [k for k, b in current.items() if b.expires_at <= now]:
+            del current[key]  # expired bindings neither ring nor count against the limit
         if contacts == "*":
             if header_expires != 0:
                 return make_response(request, 400, "Contact * needs Expires: 0")
             current.clear()
             call_event("unregister", ext=extension, source=str(source))
             return make_response(request, 200)
+        # Check every contact before changing any: a REGISTER succeeds or fails whole
+        # (§10.3 step 7).
+        changes: list[tuple[str, NameAddr, int]] = []
         for contact in contacts:
             expires = _int(contact.param("expires"))
             expires = header_expires if expires is None else expires
             expires = DEFAULT_EXPIRES if expires is None else expires
-            key = str(contact.uri)
-            if expires == 0:
-                current.pop(key, None)
-                continue
-            if expires < MIN_EXPIRES:
+            if 0 < expires < MIN_EXPIRES or expires < 0:
                 return make_response(request, 423, headers=[("Min-Expires", str(MIN_EXPIRES))])
+            key = str(contact.uri)
             old = current.get(key)
             if old is not None and old.call_id == request.call_id and \
                     old.cseq >= request.cseq.number:
-                return make_response(request, 500, "Out of order REGISTER")  # §10.3.7
-            if old is None and len(current) >= MAX_BINDINGS:
-                return make_response(request, 403, f"At most {MAX_BINDINGS} registrations")
+                return make_response(request, 500, "Out of order REGISTER")  # §10.3 step 7
+            changes.append((key, contact, expires))
+        added = {key for key, _, expires in changes if expires and key not in current}
+        if len(current) + len(added) > MAX_BINDINGS:
+            return make_response(request, 403, f"At most {MAX_BINDINGS} registrations")
+        for key, contact, expires in changes:
+            if expires == 0:
+                current.pop(key, None)
+                continue
             current[key] = Binding(extension, contact, source,
                                    now + min(expires, MAX_EXPIRES), request.call_id,
                                    request.cseq.number, request.headers.get("User-Agent"))

@@ -64,7 +64,6 @@ class Authenticator:
             return self._challenge(now, header, stale=True)
         if result is not AuthResult.OK:
             return self._fail(source_ip, now)
-        self.guard.succeeded(source_ip)
         return AuthOutcome(Verdict.OK, user=credentials.username)
 
     def _challenge(self, now: float, header: str, stale: bool) -> AuthOutcome:

@@ -28,7 +28,8 @@ from firmware.media.session import RtpSession
 from firmware.sip.dialog import Dialog, make_ack_for_2xx
 from firmware.sip.headers import Headers, NameAddr, Via
 from firmware.sip.message import Request, Response, make_response
-from firmware.sip.sdp import SdpError, SessionDescription, make_answer, make_offer, negotiated
+from firmware.sip.offer_answer import make_answer, make_offer, negotiated
+from firmware.sip.sdp import SdpError, SessionDescription
 from firmware.sip.transaction import (
     AckTimedOut,
     Action,

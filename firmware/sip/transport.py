@@ -30,6 +30,12 @@ MAX_DATAGRAM = 65535  # the largest UDP payload; bigger messages must use TCP (�
 MAX_TCP_CONNECTIONS = 256  # a small office has tens of phones; the rest is an attack
 TCP_IDLE_S = 600.0  # phones keep TCP alive with CRLF pings or re-REGISTER well within this
 SOCKET_BUFFER = 1 << 20  # room for a burst of datagrams while the loop is busy
+UDP_BATCH = 256
+# The fields every layer above reads to match or answer a message (§8.1.1 less Max-Forwards,
+# which RFC 2543 peers omit). The parser leaves a missing one to raise where it is read,
+# which would be inside the transaction layer, so a message without one stops here; no
+# answer can reach its sender either (§8.2.6.2 copies all five).
+REQUIRED_FIELDS = ("Via", "From", "To", "Call-ID", "CSeq")
 
 
 @dataclass(frozen=True, slots=True)
@@ -121,7 +127,9 @@ class SipTransport:
         udp = self._udp
         if udp is None:
             return
-        while True:
+        # Many datagrams per wake-up, but not unboundedly: a flood must leave the loop time
+        # for audio and timers (the reader fires again at once if more are waiting).
+        for _ in range(UDP_BATCH):
             try:
                 data, peer = udp.recvfrom(MAX_DATAGRAM)
             except (BlockingIOError, InterruptedError):
@@ -144,6 +152,11 @@ class SipTransport:
         self._deliver(message, source)
 
     def _deliver(self, message: Message, source: Address) -> None:
+        missing = [name for name in REQUIRED_FIELDS if name not in message.headers]
+        if missing:
+            error = ParseError(f"missing mandatory header fields: {', '.join(missing)}")
+            self._reject(b"", source, error)
+            return
         self.stats.received += 1
         self._receiver(message, source)
 
@@ -182,6 +195,12 @@ class _TcpConnection(asyncio.Protocol):
 
     def data_received(self, data: bytes) -> None:
         assert self._address is not None
+        if self._owner._banned(self._address.host):
+            # Banned since it connected (for failed logins on this very connection, say): a
+            # stream cannot skip one message, so the connection goes, its bytes unparsed.
+            if self._tcp is not None:
+                self._tcp.abort()
+            return
         self._touch()
         try:
             messages = self._parser.feed(data)

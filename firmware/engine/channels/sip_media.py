@@ -29,7 +29,7 @@ from firmware.media.jitter import JitterBuffer
 from firmware.media.player import SamplePlayer
 from firmware.media.rtp import RtpPacket, RtpSender
 from firmware.media.session import RtpSession
-from firmware.sip.sdp import Negotiated
+from firmware.sip.offer_answer import Negotiated
 
 CODECS: dict[str, tuple[Callable[[bytes], Frame], Callable[[Frame], bytes]]] = {
     "PCMU": (ulaw_decode, ulaw_encode),

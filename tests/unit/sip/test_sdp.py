@@ -13,6 +13,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from firmware.sip.offer_answer import (
+    make_answer,
+    make_offer,
+    negotiated,
+)
 from firmware.sip.sdp import (
     PCMA,
     PCMU,
@@ -22,9 +27,6 @@ from firmware.sip.sdp import (
     MediaDescription,
     SdpError,
     SessionDescription,
-    make_answer,
-    make_offer,
-    negotiated,
 )
 
 G729 = Codec(18, "G729")
