@@ -11,10 +11,15 @@ config kept.
 
 from __future__ import annotations
 
+import os
+
+# The firmware's DSP never calls BLAS; without this numpy's OpenBLAS would start a thread
+# pool at import (the box runs one loop and no threads of its own). Before numpy loads.
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+
 import argparse
 import asyncio
 import logging
-import os
 import signal
 import sys
 from pathlib import Path

@@ -29,7 +29,7 @@ from hal.sim.panel import SimPanelError
 log = logging.getLogger(__name__)
 
 MAX_REQUEST_BYTES = 4 * 1024 * 1024  # room for ~2 minutes of base64 audio
-MAX_LISTEN_SECONDS = 30.0
+MAX_LISTEN_SECONDS = 15.0  # what the earpiece keeps (hal.sim.line)
 
 
 class ControlError(ValueError):

@@ -22,8 +22,8 @@ from hal.hookmon import HookMonitor
 from hal.interfaces import Linefeed
 from hal.sim.recorder import Recorder
 
-EARPIECE_SECONDS = 30.0
-ONHOOK_SECONDS = 8.0
+EARPIECE_SECONDS = 15.0  # covers the longest cadence (call waiting: 10 s of silence)
+ONHOOK_SECONDS = 4.0  # a caller-ID burst (alert + FSK) lasts under 1.5 s
 MIC_MAX_SECONDS = 120.0
 ONHOOK_BURST_GAP_S = 1.0  # on-hook audio after a pause this long is a new transmission
 RING_HISTORY = 16
