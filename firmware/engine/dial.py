@@ -19,6 +19,8 @@ if TYPE_CHECKING:
 
 
 async def dial_extension(engine: Engine, extension: ExtensionConfig, caller: Channel) -> Cause:
+    if caller.party.number == extension.number:
+        return Cause.USER_BUSY  # calling yourself: busy, whatever phone you call from
     devices = engine.devices_of(extension)
     free = [device for device in devices if device.available]
     call_event("call", channel=caller.name, to=extension.number, devices=len(devices),

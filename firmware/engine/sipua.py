@@ -257,7 +257,8 @@ class SipUserAgent:
             self._respond(tx, make_response(request, 503))
             return
         try:
-            answer = make_answer(offer, local_ip, media.session.port, **self._sdp_ids())
+            ids = self._sdp_ids()
+            answer = make_answer(offer, local_ip, media.session.port, **ids)
             media.start(negotiated(offer, answer, we_offered=False))
         except SdpError as exc:
             media.close()
@@ -265,6 +266,7 @@ class SipUserAgent:
             return
         channel = SipChannel(self, Party(caller.number, caller.name), media, source,
                              inbound=True, label=caller.number)
+        channel.sdp_session = ids["session_id"], ids["version"]
         channel.invite, channel.server_tx, channel.answer_sdp = request, tx, answer
         channel.local_tag = _token(self._rng)
         self._calls[(request.call_id, channel.local_tag)] = channel
@@ -300,15 +302,16 @@ class SipUserAgent:
         try:
             offer = SessionDescription.parse(request.body)
             answer = make_answer(offer, channel.media.session.local[0],
-                                 channel.media.session.port, **self._sdp_ids())
+                                 channel.media.session.port, **self._next_sdp(channel))
             channel.media.start(negotiated(offer, answer, we_offered=False))
         except SdpError as exc:
             self._respond(tx, make_response(request, exc.status, str(exc)))
             return
         call_event("reinvite", channel=channel.name, hold=offer.on_hold)
         channel.set_held(offer.on_hold)
-        self._respond(tx, self._with_sdp(make_response(request, 200, to_tag=channel.local_tag),
-                                         answer))
+        response = make_response(request, 200, to_tag=channel.local_tag)
+        response.headers.add("Contact", self._contact(channel.peer))  # §13.3.1.4: a 2xx has one
+        self._respond(tx, self._with_sdp(response, answer))
 
     # -- what the engine asks of inbound calls -----------------------------------------
 
@@ -356,7 +359,7 @@ class SipUserAgent:
     def invite(self, channel: SipChannel, caller: Party) -> None:
         binding_uri = self._binding_uri(channel)
         local_ip = channel.media.session.local[0]
-        offer = make_offer(local_ip, channel.media.session.port, **self._sdp_ids())
+        offer = make_offer(local_ip, channel.media.session.port, **self._next_sdp(channel))
         channel.offer = offer
         channel.local_tag = _token(self._rng)
         call_id = f"{_token(self._rng)}@{local_ip}"
@@ -465,6 +468,15 @@ class SipUserAgent:
     def _sdp_ids(self) -> dict[str, int]:
         session = self._rng.getrandbits(31)
         return {"session_id": session, "version": session}
+
+    def _next_sdp(self, channel: SipChannel) -> dict[str, int]:
+        """The o= line of the channel's next SDP: same session, next version (RFC 3264 §8)."""
+        if channel.sdp_session is None:
+            ids = self._sdp_ids()
+        else:
+            ids = {"session_id": channel.sdp_session[0], "version": channel.sdp_session[1] + 1}
+        channel.sdp_session = ids["session_id"], ids["version"]
+        return ids
 
     def _with_sdp(self, response: Response, sdp: SessionDescription) -> Response:
         response.headers.set("Content-Type", "application/sdp")

@@ -76,6 +76,7 @@ class SipChannel(Channel):
         self.client_tx: ClientInviteTransaction | None = None
         self.offer: SessionDescription | None = None  # ours, when we call out
         self.answer_sdp: SessionDescription | None = None  # ours, when called
+        self.sdp_session: tuple[int, int] | None = None  # our o= session id and version
         self.local_tag = ""
         self.dialog: Dialog | None = None
         self.peer_frame: Frame | None = None
