@@ -36,6 +36,7 @@ from typing import TypeVar
 
 import numpy as np
 
+from firmware.deadline import DeadlineTimer
 from firmware.media.dtmf import DtmfDetector
 from firmware.media.dtmf_events import DigitReceived, DtmfEventReceiver, DtmfEventSender
 from firmware.media.errors import MediaError
@@ -516,7 +517,7 @@ class SipPhone:
         self.unparsed: list[bytes] = []  # datagrams that are not SIP
         self.calls: list[Call] = []
         self._loop = asyncio.get_running_loop()
-        self._timer: asyncio.TimerHandle | None = None
+        self._timer = DeadlineTimer(self._loop, self._on_timer)
         self._changed = asyncio.Event()
         self._exchanges: dict[ClientTransaction, _Exchange] = {}
         self._incoming: asyncio.Queue[Call] = asyncio.Queue()
@@ -526,8 +527,7 @@ class SipPhone:
     async def close(self) -> None:
         for call in self.calls:
             call.media.close()
-        if self._timer is not None:
-            self._timer.cancel()
+        self._timer.cancel()
         self._sip.close()
 
     async def __aenter__(self) -> SipPhone:
@@ -687,15 +687,9 @@ class SipPhone:
                 exchange = self._exchanges.pop(action.transaction, None)  # type: ignore[arg-type]
                 if exchange is not None:
                     exchange.done = True
-        deadline = self.layer.next_deadline()
-        if self._timer is not None and (deadline is None or self._timer.when() != deadline):
-            self._timer.cancel()
-            self._timer = None
-        if deadline is not None and self._timer is None:
-            self._timer = self._loop.call_at(deadline, self._on_timer)
+        self._timer.follow(self.layer.next_deadline())
 
     def _on_timer(self) -> None:
-        self._timer = None
         self.run(self.layer.on_timer(self.now()))
         self._wake()
 

@@ -16,6 +16,7 @@ import socket
 from typing import TYPE_CHECKING
 
 from firmware.config import ExtensionConfig, SipConfig
+from firmware.deadline import DeadlineTimer
 from firmware.engine.channel import Cause, Party
 from firmware.engine.channels.sip import STATUS_FOR_CAUSE, SipChannel, cause_for_status
 from firmware.engine.channels.sip_media import SipMedia
@@ -85,7 +86,7 @@ class SipUserAgent:
         self.registrar = Registrar(self.auth)
         self.transport = SipTransport(self._receive, self._banned)
         self.layer = TransactionLayer()
-        self._timer: asyncio.TimerHandle | None = None
+        self._timer = DeadlineTimer(self.loop, self._on_timer)
         self._calls: dict[tuple[str, str], SipChannel] = {}  # (Call-ID, our tag)
         self._by_server: dict[ServerInviteTransaction, SipChannel] = {}
         self._by_client: dict[ClientInviteTransaction, SipChannel] = {}
@@ -103,8 +104,7 @@ class SipUserAgent:
     async def stop(self) -> None:
         for channel in list(self._calls.values()):
             channel.hangup(Cause.NORMAL_CLEARING)
-        if self._timer is not None:
-            self._timer.cancel()
+        self._timer.cancel()
         await self.transport.stop()
 
     def set_secrets(self, secrets: dict[str, str]) -> None:
@@ -171,15 +171,9 @@ class SipUserAgent:
         self._reschedule()
 
     def _reschedule(self) -> None:
-        deadline = self.layer.next_deadline()
-        if self._timer is not None and (deadline is None or self._timer.when() != deadline):
-            self._timer.cancel()
-            self._timer = None
-        if deadline is not None and self._timer is None:
-            self._timer = self.loop.call_at(deadline, self._on_timer)
+        self._timer.follow(self.layer.next_deadline())
 
     def _on_timer(self) -> None:
-        self._timer = None
         self._run(self.layer.on_timer(self.loop.time()))
 
     def _respond(self, tx: ServerTransaction, response: Response) -> None:

@@ -1,0 +1,32 @@
+"""One `loop.call_at` that follows a sans-I/O machine's next deadline (STYLE.md principle 2).
+
+The machine says when it next needs `on_timer(now)`; the shell calls `follow(deadline)`
+after every input, and this keeps exactly one timer armed for that moment (or none).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+
+
+class DeadlineTimer:
+    def __init__(self, loop: asyncio.AbstractEventLoop, fire: Callable[[], None]) -> None:
+        self._loop = loop
+        self._fire = fire
+        self._handle: asyncio.TimerHandle | None = None
+
+    def follow(self, deadline: float | None) -> None:
+        handle = self._handle
+        if handle is not None and (deadline is None or handle.when() != deadline):
+            handle.cancel()
+            self._handle = handle = None
+        if deadline is not None and handle is None:
+            self._handle = self._loop.call_at(deadline, self._on_time)
+
+    def cancel(self) -> None:
+        self.follow(None)
+
+    def _on_time(self) -> None:
+        self._handle = None
+        self._fire()
