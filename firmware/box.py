@@ -101,6 +101,7 @@ class Box:
         self.engine.apply(office)
         if self.sip is not None:
             self.sip.set_secrets(resolve_secrets(office, self.state_dir))
+            self.sip.apply_trunks(office.trunks)
         self.office = office
         self.hal.publish(published_info(office))
         save_last_good(self.state_dir, office)

@@ -12,6 +12,7 @@ problems of a file are raised together in one `ConfigError`.
 - `model`: the shared model base and the two-layer validation
 - `board`: the board config (board-configs/*.toml)
 - `office`: the office config (office.toml), its defaults and writing it back
+- `sip`, `trunk`, `patterns`: [sip], [[trunk]] and [[route]], and routes' dial patterns
 """
 
 from firmware.config.board import (
@@ -45,12 +46,15 @@ from firmware.config.office import (
     office_to_toml,
     parse_office,
 )
+from firmware.config.patterns import DialPattern
 from firmware.config.problems import ConfigError, ConfigProblem, format_problems
 from firmware.config.sip import SipConfig
 from firmware.config.tomlkeys import KeyPath, find_line, format_key, parse_key
+from firmware.config.trunk import INTERNATIONAL_PREFIX, RouteConfig, TrunkConfig
 
 __all__ = [
     "COUNTRIES",
+    "INTERNATIONAL_PREFIX",
     "AnalogConfig",
     "AudioConfig",
     "BoardConfig",
@@ -61,6 +65,7 @@ __all__ = [
     "DebounceMs",
     "DectConfig",
     "Device",
+    "DialPattern",
     "ExtensionConfig",
     "FxoPortConfig",
     "FxsPortConfig",
@@ -73,9 +78,11 @@ __all__ = [
     "Pin",
     "PortKey",
     "PortNumber",
+    "RouteConfig",
     "Seconds",
     "SipConfig",
     "SiteConfig",
+    "TrunkConfig",
     "default_office",
     "find_line",
     "format_key",

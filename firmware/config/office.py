@@ -33,6 +33,7 @@ from firmware.config.problems import ConfigError, Issue, fail, reject
 from firmware.config.reading import parse_toml, read_text
 from firmware.config.sip import Secret, SipConfig
 from firmware.config.tomlkeys import KeyPath, format_key, lookup, tables, toml_value
+from firmware.config.trunk import RouteConfig, TrunkConfig, trunk_checks
 
 __all__ = [
     "COUNTRIES",
@@ -192,9 +193,14 @@ class OfficeConfig(Model):
     analog: AnalogConfig = Field(default_factory=AnalogConfig)
     sip: SipConfig = Field(default_factory=SipConfig)
     extensions: tuple[ExtensionConfig, ...] = Field(default=(), alias="extension")
+    trunks: tuple[TrunkConfig, ...] = Field(default=(), alias="trunk")
+    routes: tuple[RouteConfig, ...] = Field(default=(), alias="route")
 
     def extension(self, number: str) -> ExtensionConfig | None:
         return next((e for e in self.extensions if e.number == number), None)
+
+    def trunk(self, name: str) -> TrunkConfig | None:
+        return next((t for t in self.trunks if t.name == name), None)
 
     def line_settings(self, port: str) -> LineSettings:
         """The [analog] defaults merged with the override for `port` (e.g. 'fxs:2')."""
@@ -212,7 +218,7 @@ class OfficeConfig(Model):
 
 def _office_checks(data: Mapping[str, Any]) -> list[Issue]:
     """Checks that involve more than one value of an office config."""
-    return _hook_order(data) + _number_checks(data) + _device_checks(data)
+    return _hook_order(data) + _number_checks(data) + _device_checks(data) + trunk_checks(data)
 
 
 def _valid(model: type[BaseModel], key: str, value: object) -> bool:
@@ -370,7 +376,7 @@ def _table_lines(table: Mapping[str, Any], comments: bool) -> list[str]:
     for key, value in table.items():
         if value is None or isinstance(value, Mapping):
             continue
-        line = f"{key} = {toml_value(value)}"
+        line = f"{format_key((key,))} = {toml_value(value)}"
         field = LineSettings.model_fields.get(key)
         if comments and field is not None and field.description:
             line = f"{line:<30}# {field.description}"
@@ -389,4 +395,10 @@ def office_to_toml(office: OfficeConfig) -> str:
         out += [f"[{format_key(('analog', 'port', port))}]", *_table_lines(override, False), ""]
     for ext in data["extension"]:
         out += ["[[extension]]", *_table_lines(ext, False), ""]
+    for trunk in data["trunk"]:
+        out += ["[[trunk]]", *_table_lines(trunk, False), ""]
+        if trunk["inbound"]:
+            out += ["[trunk.inbound]", *_table_lines(trunk["inbound"], False), ""]
+    for route in data["route"]:
+        out += ["[[route]]", *_table_lines(route, False), ""]
     return "\n".join(out).rstrip("\n") + "\n"

@@ -1,6 +1,6 @@
 """The office config's SIP settings: [sip] (where the box listens) and extension secrets.
 
-Trunks ([[trunk]]) join this module with the SIP trunk support.
+Trunks and outbound routes are in `firmware.config.trunk`.
 """
 
 from __future__ import annotations
@@ -14,10 +14,10 @@ from pydantic import AfterValidator, Field, StrictInt, StrictStr
 from firmware.config.model import Model
 from firmware.config.problems import fail
 
-__all__ = ["Secret", "SipConfig", "parse_hostport", "parse_port_range"]
+__all__ = ["HOSTNAME", "Secret", "SipConfig", "parse_hostport", "parse_port_range"]
 
-_HOSTNAME = re.compile(r"(?=.{1,253}$)([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)*"
-                       r"[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?")
+HOSTNAME = re.compile(r"(?=.{1,253}$)([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)*"
+                      r"[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?")
 MIN_SECRET = 8  # scanners try numbers and short words first (REFERENCE.md, "Security facts")
 
 
@@ -63,7 +63,7 @@ def _check_rtp_ports(value: str) -> str:
 
 
 def _check_domain(value: str) -> str:
-    if not _HOSTNAME.fullmatch(value):
+    if not HOSTNAME.fullmatch(value):
         raise fail(f"{value!r} is not a domain name", 'use e.g. domain = "pbx.example.com"')
     return value.lower()
 

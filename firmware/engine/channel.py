@@ -39,6 +39,7 @@ class Cause(enum.Enum):
     NO_ANSWER = "no-answer"
     ANSWERED_ELSEWHERE = "answered-elsewhere"  # another device of the extension took it
     CONGESTION = "congestion"  # no route or no resources
+    CALL_BARRED = "call-barred"  # this caller may not call this number (an outside line)
     FAILURE = "failure"  # the box failed this call (a crash); the box goes on
 
 
@@ -60,6 +61,9 @@ class Channel(abc.ABC):
         self.gone = asyncio.Event()
         self.bridge: TwoPartyBridge | RelayBridge | None = None
         self.session: asyncio.Task[object] | None = None
+        # An office phone (an analog port, a phone that authenticated as an extension), not
+        # a call from outside: only these may use the office's outside lines.
+        self.internal = False
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.name} {self.state.value}>"

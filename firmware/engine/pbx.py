@@ -2,7 +2,8 @@
 
 Built once from the office config and the board's HAL ports (DESIGN.md: the hardware is
 chosen once in main.py and passed down). Analog lines become FXS devices; every extension
-number in the config becomes a dial-plan entry leading to `dial_extension`.
+number in the config becomes a dial-plan entry leading to `dial_extension`, every outbound
+route a prefixed range leading to `dial_out`.
 """
 
 from __future__ import annotations
@@ -13,12 +14,13 @@ import functools
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
-from firmware.config import ExtensionConfig, OfficeConfig
+from firmware.config import ExtensionConfig, OfficeConfig, RouteConfig
 from firmware.engine.channel import Cause, Channel, Party
 from firmware.engine.channels.fxs import FxsPort
 from firmware.engine.clock import FrameClock
 from firmware.engine.dial import dial_extension
-from firmware.engine.dialplan import DialPlan
+from firmware.engine.dialplan import Destination, DialPlan
+from firmware.engine.outbound import dial_out
 from firmware.logs import call_event
 from firmware.media.tones import plan
 from firmware.runtime import Supervisor
@@ -56,6 +58,9 @@ class Engine:
         dialplan = DialPlan()
         for ext in office.extensions:
             dialplan.add(ext.number, functools.partial(dial_extension, self, ext))
+        for route in office.routes:
+            dialplan.add_range(route.prefix, route.patterns(),
+                               functools.partial(self._dial_out, route))
         self.dialplan = dialplan
         owners = {device: ext for ext in office.extensions for device in ext.devices}
         for name, port in self.devices.items():
@@ -78,12 +83,20 @@ class Engine:
             default=self.office.analog.ring_timeout_s,
         )
 
+    def _dial_out(self, route: RouteConfig, number: str) -> Destination:
+        return functools.partial(dial_out, self, route, number)
+
     async def route(self, channel: Channel, number: str) -> Cause:
         destination = self.dialplan.lookup(number)
-        if destination is None:
-            call_event("unknown-number", channel=channel.name, number=number)
-            return Cause.UNALLOCATED_NUMBER
-        return await destination(channel)
+        if destination is not None:
+            return await destination(channel)
+        route = next((r for r in self.office.routes if number.startswith(r.prefix)), None)
+        if route is not None:  # an outside number the route does not allow
+            call_event("outbound-refused", channel=channel.name, number=number,
+                       why="not an allowed number")
+            return Cause.CALL_BARRED
+        call_event("unknown-number", channel=channel.name, number=number)
+        return Cause.UNALLOCATED_NUMBER
 
     def now_local(self) -> datetime.datetime:
         """Wall-clock time in the office's zone, for caller ID's date and time."""
@@ -93,4 +106,6 @@ class Engine:
         return {
             "ports": {name: port.state.value for name, port in self.devices.items()},
             "clock_running": self.clock.running,
+            "trunks": {name: link.snapshot() for name, link in self.sip.trunks.items()}
+            if self.sip is not None else {},
         }

@@ -4,7 +4,8 @@ The one shell around the sans-I/O SIP stack: messages from the transport go thro
 transaction layer; what comes out is sent, or handled here (REGISTER to the registrar,
 OPTIONS answered, INVITE/CANCEL/BYE turned into channels and their ends). All the layer's
 timers share one `call_at`. Every request from a phone must authenticate (digest, 401);
-the realm is the configured domain, else the box's host name.
+the realm is the configured domain, else the box's host name. Requests from a SIP trunk's
+provider are known by their source (`firmware.engine.trunks`) and become trunk legs.
 """
 
 from __future__ import annotations
@@ -13,19 +14,23 @@ import asyncio
 import logging
 import random
 import socket
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from firmware.config import ExtensionConfig, SipConfig
+from firmware.config import ExtensionConfig, SipConfig, TrunkConfig
 from firmware.deadline import DeadlineTimer
 from firmware.engine.channel import Cause, Party
 from firmware.engine.channels.sip import STATUS_FOR_CAUSE, SipChannel, cause_for_status
 from firmware.engine.channels.sip_media import SipMedia
+from firmware.engine.channels.trunk import TrunkChannel
 from firmware.engine.guard import Guard, GuardSettings
 from firmware.engine.registrar import Binding, Registrar
 from firmware.engine.sipauth import Authenticator, Verdict
+from firmware.engine.trunks import TrunkLink
 from firmware.logs import call_event
 from firmware.media.errors import MediaError
 from firmware.media.session import RtpSession
+from firmware.sip.auth import AuthError
 from firmware.sip.dialog import Dialog, make_ack_for_2xx
 from firmware.sip.headers import Headers, NameAddr, Via
 from firmware.sip.message import Request, Response, make_response
@@ -94,21 +99,39 @@ class SipUserAgent:
         self._qualifying: dict[object, tuple[str, str]] = {}  # OPTIONS tx -> binding key
         self.unreachable: set[tuple[str, str]] = set()  # (extension, contact) not answering
         self.address: tuple[str, int] = ("0.0.0.0", 0)
+        self.trunks: dict[str, TrunkLink] = {}
+        self.user_agent = USER_AGENT
+        self._waiting: dict[object, asyncio.Future[Response | None]] = {}  # tx -> final
 
     async def start(self) -> tuple[str, int]:
         self.address = await self.transport.start(*self.config.listen_address)
         log.info("SIP listening on udp and tcp %s:%d, realm %s", *self.address, self.realm)
         self.engine.supervisor.spawn("qualify SIP phones", self._qualify_forever())
+        self.apply_trunks(self.engine.office.trunks)
         return self.address
 
     async def stop(self) -> None:
         for channel in list(self._calls.values()):
             channel.hangup(Cause.NORMAL_CLEARING)
+        self.apply_trunks(())
         self._timer.cancel()
         await self.transport.stop()
 
     def set_secrets(self, secrets: dict[str, str]) -> None:
         self.auth.secrets = secrets
+
+    def apply_trunks(self, configs: tuple[TrunkConfig, ...]) -> None:
+        """Run these trunks: a changed or removed one is unregistered, a new one started;
+        an unchanged one carries on as it is."""
+        wanted = {config.name: config for config in configs}
+        for name, link in list(self.trunks.items()):
+            if wanted.get(name) != link.config:
+                link.stop()
+                del self.trunks[name]
+        for name, config in wanted.items():
+            if name not in self.trunks:
+                self.trunks[name] = link = TrunkLink(self, config)
+                link.start()
 
     def devices_for(self, extension: ExtensionConfig) -> list[SipDevice]:
         if "sip" not in extension.devices:
@@ -132,7 +155,7 @@ class SipUserAgent:
                 continue
             local_ip = local_ip_for(binding.source.host)
             request = Request("OPTIONS", uri, Headers([
-                ("Via", self._via(binding.source)),
+                ("Via", self.via(binding.source)),
                 ("Max-Forwards", "70"),
                 ("From", str(NameAddr(uri=SipUri(host=self._domain(local_ip), user="pbx"))
                              .with_tag(_token(self._rng)))),
@@ -145,6 +168,27 @@ class SipUserAgent:
                                                   binding.source.transport == "TCP", now)
             self._qualifying[tx] = (binding.extension, str(uri))
             self._run(actions)
+
+    # -- requests of the box's own (REGISTER to a provider) -----------------------------
+
+    def send_request(self, request: Request, dest: Address) -> object:
+        """Send `request` on a client transaction; its transaction."""
+        tx, actions = self.layer.send_request(request, dest, dest.transport == "TCP",
+                                              self.loop.time())
+        self._run(actions)
+        return tx
+
+    async def request(self, request: Request, dest: Address) -> Response | None:
+        """Send `request`; its final response, or None when none came (Timer F, 32 s)."""
+        future: asyncio.Future[Response | None] = self.loop.create_future()
+        tx, actions = self.layer.send_request(request, dest, dest.transport == "TCP",
+                                              self.loop.time())
+        self._waiting[tx] = future
+        self._run(actions)
+        try:
+            return await future
+        finally:
+            self._waiting.pop(tx, None)
 
     # -- the wire --------------------------------------------------------------------
 
@@ -231,6 +275,10 @@ class SipUserAgent:
 
     def _new_call(self, request: Request, source: Address, tx: ServerInviteTransaction,
                   now: float) -> None:
+        link = self._trunk_of(request, source)
+        if link is not None:
+            self._call_from_trunk(link, request, source, tx)
+            return
         outcome = self.auth.check(request, source.host, now)
         if outcome.verdict is Verdict.CHALLENGE:
             self._respond(tx, make_response(request, 401, headers=outcome.challenge_headers))
@@ -239,17 +287,55 @@ class SipUserAgent:
         if outcome.verdict is not Verdict.OK or caller is None or "sip" not in caller.devices:
             self._respond(tx, make_response(request, 403))
             return
+        number = getattr(request.uri, "user", None) or ""
+        channel = self._inbound_channel(
+            request, source, tx,
+            lambda media: SipChannel(self, Party(caller.number, caller.name), media, source,
+                                     inbound=True, label=caller.number))
+        if channel is not None:
+            channel.internal = True  # it authenticated as an office extension
+            self._route(channel, number)
+
+    def _trunk_of(self, request: Request, source: Address) -> TrunkLink | None:
+        """The trunk whose provider sent `request`: by source address; where several
+        trunks share a provider, the one whose account the request is addressed to."""
+        links = [link for link in self.trunks.values() if link.owns(source.host)]
+        user = getattr(request.uri, "user", None)
+        return next((link for link in links if link.config.username == user),
+                    links[0] if links else None)
+
+    def _call_from_trunk(self, link: TrunkLink, request: Request, source: Address,
+                         tx: ServerInviteTransaction) -> None:
+        """A call from outside: to the extension its called number (DID) leads to."""
+        called = [getattr(request.to.uri, "user", None), getattr(request.uri, "user", None)]
+        extension = next((e for n in called if n and (e := link.config.destination(n))), None)
+        if extension is None:
+            call_event("trunk-unknown-number", trunk=link.name, to=called[0] or called[1])
+            self._respond(tx, make_response(request, 404))
+            return
+        who = request.from_
+        party = Party(getattr(who.uri, "user", None), who.display_name or None)
+        channel = self._inbound_channel(
+            request, source, tx,
+            lambda media: TrunkChannel(self, party, media, source, link, inbound=True))
+        if channel is not None:
+            self._route(channel, extension)
+
+    def _inbound_channel(self, request: Request, source: Address,
+                         tx: ServerInviteTransaction,
+                         make: Callable[[SipMedia], SipChannel]) -> SipChannel | None:
+        """A channel for an INVITE, with our SDP answer ready; None if refused (answered)."""
         local_ip = local_ip_for(source.host)
         try:
             offer = SessionDescription.parse(request.body)
             media = self._media(local_ip)
         except SdpError as exc:
             self._respond(tx, make_response(request, exc.status, str(exc)))
-            return
+            return None
         except MediaError as exc:
-            log.error("no RTP port for a call from %s: %s", caller.number, exc)
+            log.error("no RTP port for a call from %s: %s", source, exc)
             self._respond(tx, make_response(request, 503))
-            return
+            return None
         try:
             ids = self._sdp_ids()
             answer = make_answer(offer, local_ip, media.session.port, **ids)
@@ -257,16 +343,19 @@ class SipUserAgent:
         except SdpError as exc:
             media.close()
             self._respond(tx, make_response(request, exc.status, str(exc)))
-            return
-        channel = SipChannel(self, Party(caller.number, caller.name), media, source,
-                             inbound=True, label=caller.number)
+            return None
+        channel = make(media)
         channel.sdp_session = ids["session_id"], ids["version"]
         channel.invite, channel.server_tx, channel.answer_sdp = request, tx, answer
         channel.local_tag = _token(self._rng)
         self._calls[(request.call_id, channel.local_tag)] = channel
         self._by_server[tx] = channel
-        number = getattr(request.uri, "user", None) or ""
-        call_event("sip-invite", channel=channel.name, number=number, source=str(source))
+        return channel
+
+    def _route(self, channel: SipChannel, number: str) -> None:
+        assert channel.invite is not None
+        call_event("sip-invite", channel=channel.name, number=number,
+                   source=str(channel.peer), caller=channel.party.number)
         channel.session = self.engine.supervisor.spawn(
             f"call from {channel.name}", self._run_call(channel, number),
             on_crash=lambda _exc: channel.hangup(Cause.FAILURE))
@@ -304,7 +393,7 @@ class SipUserAgent:
         call_event("reinvite", channel=channel.name, hold=offer.on_hold)
         channel.set_held(offer.on_hold)
         response = make_response(request, 200, to_tag=channel.local_tag)
-        response.headers.add("Contact", self._contact(channel.peer))  # §13.3.1.4: a 2xx has one
+        response.headers.add("Contact", self.contact(channel.peer))  # §13.3.1.4: a 2xx has one
         self._respond(tx, self._with_sdp(response, answer))
 
     # -- what the engine asks of inbound calls -----------------------------------------
@@ -312,14 +401,14 @@ class SipUserAgent:
     def provisional(self, channel: SipChannel, status: int) -> None:
         assert channel.server_tx is not None and channel.invite is not None
         response = make_response(channel.invite, status, to_tag=channel.local_tag)
-        response.headers.add("Contact", self._contact(channel.peer))
+        response.headers.add("Contact", self.contact(channel.peer))
         self._respond(channel.server_tx, response)
 
     def accept_call(self, channel: SipChannel) -> None:
         assert channel.server_tx is not None and channel.invite is not None
         assert channel.answer_sdp is not None
         response = make_response(channel.invite, 200, to_tag=channel.local_tag)
-        response.headers.add("Contact", self._contact(channel.peer))
+        response.headers.add("Contact", self.contact(channel.peer))
         response.headers.add("Allow", ALLOW)
         self._with_sdp(response, channel.answer_sdp)
         channel.final_sent = True
@@ -350,40 +439,83 @@ class SipUserAgent:
         return SipChannel(self, Party(binding.extension, None), media, binding.source,
                           inbound=False, label=binding.extension)
 
+    def trunk_leg(self, trunk: str, number: str) -> TrunkChannel | None:
+        """A leg to `number` through `trunk`, ready to ring; None if the trunk is not up
+        (unknown, or its provider's address not yet known) or no RTP port is free."""
+        link = self.trunks.get(trunk)
+        if link is None or link.address is None:
+            return None
+        try:
+            media = self._media(local_ip_for(link.address.host))
+        except MediaError as exc:
+            log.error("no RTP port for a call out on %s: %s", trunk, exc)
+            return None
+        return TrunkChannel(self, Party(number, None), media, link.address, link,
+                            inbound=False, number=number)
+
     def invite(self, channel: SipChannel, caller: Party) -> None:
-        binding_uri = self._binding_uri(channel)
         local_ip = channel.media.session.local[0]
         offer = make_offer(local_ip, channel.media.session.port, **self._next_sdp(channel))
         channel.offer = offer
         channel.local_tag = _token(self._rng)
         call_id = f"{_token(self._rng)}@{local_ip}"
-        domain = self._domain(local_ip)
-        caller_uri = SipUri(host=domain, user=caller.number or "anonymous")
+        if isinstance(channel, TrunkChannel):
+            target = channel.target()
+            caller_uri = SipUri(host=target.host, user=caller.number or "anonymous")
+            to = NameAddr(uri=target)
+            contact = channel.link.contact(channel.peer)
+        else:
+            target = self._binding_uri(channel)
+            domain = self._domain(local_ip)
+            caller_uri = SipUri(host=domain, user=caller.number or "anonymous")
+            to = NameAddr(uri=SipUri(host=domain, user=channel.party.number))
+            contact = self.contact(channel.peer)
         from_ = NameAddr(uri=caller_uri, display_name=caller.name).with_tag(channel.local_tag)
-        to = NameAddr(uri=SipUri(host=domain, user=channel.party.number))
         headers = Headers([
-            ("Via", self._via(channel.peer)),
+            ("Via", self.via(channel.peer)),
             ("Max-Forwards", "70"),
             ("From", str(from_)),
             ("To", str(to)),
             ("Call-ID", call_id),
             ("CSeq", "1 INVITE"),
-            ("Contact", self._contact(channel.peer)),
+            ("Contact", contact),
             ("Allow", ALLOW),
             ("User-Agent", USER_AGENT),
             ("Content-Type", "application/sdp"),
         ])
-        request = Request("INVITE", binding_uri, headers, bytes(offer))
+        request = Request("INVITE", target, headers, bytes(offer))
+        self._calls[(call_id, channel.local_tag)] = channel
+        call_event("sip-call", channel=channel.name, to=str(target), caller=caller.number)
+        self._send_invite(channel, request)
+
+    def _send_invite(self, channel: SipChannel, request: Request) -> None:
         tx, actions = self.layer.send_request(request, channel.peer,
                                               channel.peer.transport == "TCP", self.loop.time())
         assert isinstance(tx, ClientInviteTransaction)
         channel.invite, channel.client_tx = request, tx
         self._by_client[tx] = channel
-        self._calls[(call_id, channel.local_tag)] = channel
-        call_event("sip-call", channel=channel.name, to=str(binding_uri), caller=caller.number)
         self._run(actions)
 
+    def _answer_challenge(self, channel: TrunkChannel, response: Response) -> bool:
+        """The provider challenged our INVITE: send it again with the trunk's credentials,
+        once (a second challenge means the credentials are wrong)."""
+        if channel.challenged or channel.gone.is_set() or channel.invite is None:
+            return False
+        channel.challenged = True
+        try:
+            request = channel.link.with_credentials(channel.invite, response)
+        except AuthError as exc:
+            log.warning("%s: cannot answer the provider's challenge: %s", channel.name, exc)
+            return False
+        self._send_invite(channel, request)
+        return True
+
     def _response(self, tx: object, response: Response) -> None:
+        waiting = self._waiting.get(tx)
+        if waiting is not None:
+            if response.status >= 200 and not waiting.done():
+                waiting.set_result(response)
+            return
         key = self._qualifying.pop(tx, None)
         if key is not None:
             if key in self.unreachable:
@@ -397,6 +529,9 @@ class SipUserAgent:
             return
         if response.status >= 300:
             self._by_client.pop(tx, None)  # type: ignore[call-overload]
+            if response.status in (401, 407) and isinstance(channel, TrunkChannel) and \
+                    self._answer_challenge(channel, response):
+                return
             channel.gone_by_phone(cause_for_status(response.status))
             self._forget(channel)
             return
@@ -422,6 +557,9 @@ class SipUserAgent:
         channel.answered_by_phone()
 
     def _terminated(self, tx: object) -> None:
+        waiting = self._waiting.get(tx)
+        if waiting is not None and not waiting.done():
+            waiting.set_result(None)
         key = self._qualifying.pop(tx, None)
         if key is not None:  # no answer to OPTIONS at all (Timer F)
             if key not in self.unreachable:
@@ -499,13 +637,17 @@ class SipUserAgent:
     def _sent_by(self, peer: Address) -> str:
         return f"{local_ip_for(peer.host)}:{self.address[1]}"
 
-    def _via(self, peer: Address) -> str:
+    def via(self, peer: Address) -> str:
+        """A Via for a request of ours to `peer`, with a new branch."""
         branch = new_branch(self._rng)
         return f"SIP/2.0/{peer.transport} {self._sent_by(peer)};branch={branch};rport"
 
-    def _contact(self, peer: Address) -> str:
+    def contact(self, peer: Address, user: str | None = None) -> str:
+        """Our Contact for `peer`: the address of ours it reaches, optionally with a user."""
         transport = ";transport=tcp" if peer.transport == "TCP" else ""
-        return f"<sip:{local_ip_for(peer.host)}:{self.address[1]}{transport}>"
+        at = f"{user}@" if user else ""
+        return f"<sip:{at}{local_ip_for(peer.host)}:{self.address[1]}{transport}>"
+
 
 
 def _stamp_via(response: Response, peer: Address) -> None:

@@ -1024,3 +1024,78 @@ def test_any_text_is_an_office_or_a_config_error(text: str) -> None:
     except ConfigError as err:
         assert err.problems
         assert "Traceback" not in str(err)
+
+
+# --------------------------------------------------------------------------------------
+# SIP trunks and outbound routes
+
+TRUNK = """
+    [[extension]]
+    number = "101"
+    name = "Front desk"
+    devices = ["fxs:1"]
+
+    [[trunk]]
+    name = "provider"
+    host = "sip.provider.example:5080"
+    username = "office-1"
+    secret = "from-the-provider"
+    caller_id = "+15125550100"
+
+    [trunk.inbound]
+    "+15125550100" = "101"
+
+    [[route]]
+    prefix = "9"
+    trunk = "provider"
+    allow = ["NXXNXXXXXX", "1NXXNXXXXXX", "911"]
+    prepend = "+1"
+"""
+
+
+def test_a_trunk_and_a_route_read_and_round_trip(sim: BoardConfig) -> None:
+    office = parse_office(textwrap.dedent(TRUNK), "office.toml", sim)
+    trunk = office.trunks[0]
+    assert (trunk.target, trunk.transport, trunk.registers) == (
+        ("sip.provider.example", 5080), "udp", True)
+    assert trunk.destination("15125550100") == "101"  # with or without the +
+    assert trunk.destination("+15125550199") is None
+    assert office.routes[0].international is False  # off unless asked for
+    written = office_to_toml(office)
+    assert parse_office(written, "saved.toml", sim) == office
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "key", "message"),
+    [
+        ('host = "sip.provider.example:5080"', 'host = "sip provider"', "trunk[0].host",
+         "is not a provider address"),
+        ('secret = "from-the-provider"', "", "trunk[0]", "no password"),
+        ('"+15125550100" = "101"', '"+15125550100" = "109"', 'trunk[0].inbound."+15125550100"',
+         "109, which is not an extension"),
+        ('"+15125550100" = "101"', '"call me" = "101"', 'trunk[0].inbound."call me"',
+         "not a phone number"),
+        ('trunk = "provider"', 'trunk = "provder"', "route[0].trunk",
+         "there is no trunk 'provder' (provider)"),
+        ('prefix = "9"', 'prefix = "1"', "route[0].prefix", "clashes with extension 101"),
+        ('"911"]', '"911", "011X."]', "route[0].allow[3]", "international calls are off"),
+        ('"911"]', '"9a1"]', "route[0].allow[2]", "is not a dial pattern"),
+    ],
+)
+def test_trunk_and_route_mistakes_are_named(sim: BoardConfig, old: str, new: str, key: str,
+                                            message: str) -> None:
+    text = textwrap.dedent(TRUNK)
+    assert old in text
+    problem = one(office_problems(text.replace(old, new), sim), key)
+    assert message in problem.message
+
+
+def test_international_patterns_are_fine_on_a_route_that_allows_them(sim: BoardConfig) -> None:
+    text = textwrap.dedent(TRUNK).replace('"911"]', '"911", "011X."]\ninternational = true')
+    assert parse_office(text, "office.toml", sim).routes[0].allow[-1] == "011X."
+
+
+def test_a_trunk_let_in_by_address_needs_no_password(sim: BoardConfig) -> None:
+    text = textwrap.dedent(TRUNK).replace('secret = "from-the-provider"',
+                                          'register = false\nalso_from = ["192.0.2.0/24"]')
+    assert parse_office(text, "office.toml", sim).trunks[0].registers is False

@@ -41,6 +41,7 @@ if TYPE_CHECKING:
 TREATMENT: dict[Cause, tuple[str, ...]] = {
     Cause.USER_BUSY: ("busy",),
     Cause.UNALLOCATED_NUMBER: ("sit", "congestion"),
+    Cause.CALL_BARRED: ("sit", "congestion"),
     Cause.NO_ANSWER: ("congestion",),
     Cause.CONGESTION: ("congestion",),
     Cause.FAILURE: ("congestion",),
@@ -72,6 +73,7 @@ class FxsChannel(Channel):
     def __init__(self, port: FxsPort, party: Party) -> None:
         super().__init__(f"{port.name}/{next(_leg_numbers)}", party)
         self.port = port
+        self.internal = True  # a phone on the office's own wires
 
     def indicate(self, tone: str | None) -> None:
         if self.port.channel is self:

@@ -39,6 +39,7 @@ STATUS_FOR_CAUSE = {
     Cause.UNALLOCATED_NUMBER: 404,
     Cause.NO_ANSWER: 480,
     Cause.CONGESTION: 503,
+    Cause.CALL_BARRED: 403,
     Cause.FAILURE: 500,
     Cause.ANSWERED_ELSEWHERE: 487,
     Cause.NORMAL_CLEARING: 487,
@@ -49,6 +50,8 @@ def cause_for_status(status: int) -> Cause:
     """Why a call the box placed failed, from the phone's final response."""
     if status in (486, 600):
         return Cause.USER_BUSY
+    if status == 403:
+        return Cause.CALL_BARRED
     if status in (404, 484, 604):
         return Cause.UNALLOCATED_NUMBER
     if status in (408, 480, 603):

@@ -1,0 +1,64 @@
+"""Calling out: a number dialled after a route's prefix goes to the provider on its trunk.
+
+The dial plan has already checked the number against the route's allowed patterns. Here
+the rest of the toll-fraud rules hold (DESIGN.md, "Reliability rules"): only an office
+phone may call out (a call that came in from outside may not be passed back out), and an
+international number only on a route that allows it. The provider sees the office's
+number as the caller: the number whose calls reach the caller's extension, else the
+trunk's `caller_id`, else its account name.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from firmware.config import INTERNATIONAL_PREFIX, RouteConfig, TrunkConfig
+from firmware.engine.bridges import make_bridge
+from firmware.engine.channel import Cause, Channel, Party
+from firmware.engine.dial import first_answer
+from firmware.logs import call_event
+
+if TYPE_CHECKING:
+    from firmware.engine.pbx import Engine
+
+
+async def dial_out(engine: Engine, route: RouteConfig, number: str, caller: Channel) -> Cause:
+    trunk = engine.office.trunk(route.trunk)
+    if not caller.internal:
+        call_event("outbound-refused", channel=caller.name, number=number,
+                   why="not an office phone")
+        return Cause.CALL_BARRED
+    if not route.international and is_international(number, engine.office.site.country):
+        call_event("outbound-refused", channel=caller.name, number=number,
+                   why="international calls are off")
+        return Cause.CALL_BARRED
+    leg = engine.sip.trunk_leg(route.trunk, route.prepend + number) \
+        if engine.sip is not None and trunk is not None else None
+    if leg is None or trunk is None:
+        call_event("outbound-failed", channel=caller.name, trunk=route.trunk,
+                   why="trunk not available")
+        return Cause.CONGESTION
+    call_event("outbound", channel=caller.name, trunk=route.trunk, number=number)
+    leg.ring(outside_party(engine, trunk, caller.party))
+    caller.indicate("ringback")
+    try:
+        if await first_answer([leg], trunk.ring_timeout_s) is None:
+            return leg.cause if leg.cause is not None else Cause.NO_ANSWER
+        caller.indicate(None)
+        caller.accept()
+        make_bridge(caller, leg)
+        await leg.gone.wait()
+        return Cause.NORMAL_CLEARING
+    finally:
+        leg.hangup()
+
+
+def is_international(number: str, country: str) -> bool:
+    return number.startswith(("+", INTERNATIONAL_PREFIX.get(country, "00")))
+
+
+def outside_party(engine: Engine, trunk: TrunkConfig, caller: Party) -> Party:
+    """Who the outside world sees calling: an office number, and the office's name."""
+    direct = next((did for did, ext in trunk.inbound.items() if ext == caller.number), None)
+    number = direct or trunk.caller_id or trunk.username
+    return Party(number, engine.office.site.name or caller.name)
