@@ -43,9 +43,11 @@ def board_spec(board: BoardConfig) -> BoardSpec:
     )
 
 
-def published_info(office: OfficeConfig) -> dict[str, object]:
-    """What the virtual phone tool may know: who is on which port, which tones to expect."""
+def published_info(office: OfficeConfig, sip: SipUserAgent | None = None) -> dict[str, object]:
+    """What the virtual phone tool may know: who is on which port, which tones to expect,
+    and whether the SIP trunks are up."""
     return {
+        "trunks": {name: link.snapshot() for name, link in sip.trunks.items()} if sip else {},
         "country": office.site.country,
         "extensions": {
             ext.number: {"name": ext.name, "devices": list(ext.devices)}
@@ -76,9 +78,10 @@ class Box:
         self.engine = Engine(self.office, self.hal.lines, self.supervisor, loop)
         self.sip = SipUserAgent(self.engine, self.office.sip,
                                 resolve_secrets(self.office, self.state_dir))
-        await self.sip.start()
         self.engine.sip = self.sip
-        self.hal.publish(published_info(self.office))
+        self.sip.on_trunk_change = self._publish
+        await self.sip.start()
+        self._publish()
         self.control = ControlServer(self.hal)
         await self.control.start_unix(self.control_path)
         if control_tcp is not None:
@@ -103,11 +106,15 @@ class Box:
             self.sip.set_secrets(resolve_secrets(office, self.state_dir))
             self.sip.apply_trunks(office.trunks)
         self.office = office
-        self.hal.publish(published_info(office))
+        self._publish()
         save_last_good(self.state_dir, office)
         log.info("loaded %s: %d extensions, country %s", path, len(office.extensions),
                  office.site.country)
         return True
+
+    def _publish(self) -> None:
+        if self.hal is not None:
+            self.hal.publish(published_info(self.office, self.sip))
 
     async def stop(self) -> None:
         if self.control is not None:

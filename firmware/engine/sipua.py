@@ -100,6 +100,7 @@ class SipUserAgent:
         self.unreachable: set[tuple[str, str]] = set()  # (extension, contact) not answering
         self.address: tuple[str, int] = ("0.0.0.0", 0)
         self.trunks: dict[str, TrunkLink] = {}
+        self.on_trunk_change: Callable[[], None] = lambda: None  # a trunk's state changed
         self.user_agent = USER_AGENT
         self._waiting: dict[object, asyncio.Future[Response | None]] = {}  # tx -> final
 
@@ -132,6 +133,7 @@ class SipUserAgent:
             if name not in self.trunks:
                 self.trunks[name] = link = TrunkLink(self, config)
                 link.start()
+        self.on_trunk_change()
 
     def devices_for(self, extension: ExtensionConfig) -> list[SipDevice]:
         if "sip" not in extension.devices:

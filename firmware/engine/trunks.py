@@ -226,8 +226,11 @@ class TrunkLink:
             call_event("trunk", trunk=self.name, state=state.value, problem=problem or None)
             if state is TrunkState.FAILED:
                 log.warning("trunk %s is not registered: %s", self.name, problem)
+        changed = state is not self.state or problem != self.problem
         self.state = state
         self.problem = problem
+        if changed:
+            self.ua.on_trunk_change()
 
     def owns(self, host: str) -> bool:
         """Does a request from `host` come from this trunk's provider?"""

@@ -4,7 +4,10 @@ Bytes come in, parsed messages go up to one callback with the address they came 
 bytes to send come down with an address. UDP is read with `add_reader` and drained until
 `BlockingIOError` (DESIGN.md performance budget: one wake-up, many datagrams). TCP uses
 Content-Length framing (RFC 3261 §18.3) through `StreamParser`; a connection is keyed by
-the peer's address so requests and responses for that peer go back over it.
+the peer's address so requests and responses for that peer go back over it. A message for
+a TCP peer with no connection opens one (the box's own requests to a trunk over TCP), the
+messages sent meanwhile wait for it; if it cannot be opened they are lost like datagrams,
+and the transaction's timers end the request.
 
 Bad input costs a log line and, where the message can be answered, one error response
 (RFC 3261 §21.4.1 400 and friends); on TCP a framing error also closes the connection.
@@ -29,6 +32,7 @@ log = logging.getLogger(__name__)
 MAX_DATAGRAM = 65535  # the largest UDP payload; bigger messages must use TCP (§18.1.1)
 MAX_TCP_CONNECTIONS = 256  # a small office has tens of phones; the rest is an attack
 TCP_IDLE_S = 600.0  # phones keep TCP alive with CRLF pings or re-REGISTER well within this
+TCP_CONNECT_S = 10.0  # a provider that does not accept a connection within this is down
 SOCKET_BUFFER = 1 << 20  # room for a burst of datagrams while the loop is busy
 UDP_BATCH = 256
 # The fields every layer above reads to match or answer a message (§8.1.1 less Max-Forwards,
@@ -69,6 +73,8 @@ class SipTransport:
         self._udp: socket.socket | None = None
         self._tcp_server: asyncio.AbstractServer | None = None
         self._connections: dict[Address, _TcpConnection] = {}
+        self._connecting: dict[Address, list[bytes]] = {}  # waiting for the connection
+        self._openers: set[asyncio.Task[None]] = set()
         self.stats = TransportStats()
         self.local: tuple[str, int] | None = None
 
@@ -93,6 +99,8 @@ class SipTransport:
             asyncio.get_running_loop().remove_reader(self._udp.fileno())
             self._udp.close()
             self._udp = None
+        for opener in list(self._openers):
+            opener.cancel()
         if self._tcp_server is not None:
             self._tcp_server.close()
             for conn in list(self._connections.values()):
@@ -105,9 +113,7 @@ class SipTransport:
         if dest.transport == "TCP":
             conn = self._connections.get(dest)
             if conn is None:
-                # Opening connections to phones comes with outbound TCP; answer on UDP rules.
-                log.warning("no TCP connection to %s; message dropped", dest)
-                self.stats.send_errors += 1
+                self._connect(dest, data)
                 return
             conn.write(data)
         else:
@@ -122,6 +128,37 @@ class SipTransport:
                     log.warning("send to %s failed: %s", dest, exc)
                 return
         self.stats.sent += 1
+
+    def _connect(self, dest: Address, data: bytes) -> None:
+        waiting = self._connecting.get(dest)
+        if waiting is not None:
+            waiting.append(data)
+            return
+        if self._tcp_server is None or \
+                len(self._connections) + len(self._connecting) >= MAX_TCP_CONNECTIONS:
+            self.stats.send_errors += 1
+            return
+        self._connecting[dest] = [data]
+        opener = asyncio.get_running_loop().create_task(self._open(dest))
+        self._openers.add(opener)
+        opener.add_done_callback(self._openers.discard)
+
+    async def _open(self, dest: Address) -> None:
+        loop = asyncio.get_running_loop()
+        try:
+            await asyncio.wait_for(loop.create_connection(
+                lambda: _TcpConnection(self), dest.host, dest.port), TCP_CONNECT_S)
+        except (OSError, TimeoutError) as exc:
+            lost = self._connecting.pop(dest, [])
+            self.stats.send_errors += len(lost)
+            log.warning("cannot connect to %s: %s; %d message(s) lost", dest, exc or "timeout",
+                        len(lost))
+            return
+        waiting = self._connecting.pop(dest, [])
+        conn = self._connections.get(dest)
+        for data in waiting if conn is not None else ():
+            conn.write(data)  # type: ignore[union-attr]
+            self.stats.sent += 1
 
     def _drain_udp(self) -> None:
         udp = self._udp

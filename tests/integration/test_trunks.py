@@ -111,6 +111,8 @@ async def test_the_box_registers_to_the_provider_with_the_account_credentials() 
         assert ACCOUNT in (register.headers.get("Contact") or "")
         assert here.trunk_state["state"] == TrunkState.REGISTERED.value
         assert PASSWORD not in str(register)  # digest: the password never travels
+        info = await here.harness.client.request("info")  # what `phone info` shows
+        assert info["published"]["trunks"]["provider"]["state"] == "registered"
 
 
 async def test_the_registration_is_refreshed_before_it_expires() -> None:

@@ -296,3 +296,41 @@ async def test_tcp_a_source_banned_while_connected_is_cut_off(box: Box) -> None:
     assert box.delivered.empty()
     assert box.transport.stats.parse_errors == 0
     await close(writer)
+
+
+async def test_tcp_a_request_to_a_peer_without_a_connection_opens_one(box: Box) -> None:
+    # The box calling a SIP trunk over TCP: it connects, sends, and hears the answer on it.
+    accepted: asyncio.Queue[tuple[asyncio.StreamReader, asyncio.StreamWriter]] = \
+        asyncio.Queue()
+    server = await asyncio.start_server(lambda r, w: accepted.put_nowait((r, w)), HOST, 0)
+    port = server.sockets[0].getsockname()[1]
+    provider = Address("TCP", HOST, port)
+    async with server:
+        first = parse_message(request(call_id="one", transport="TCP"))
+        second = parse_message(request(call_id="two", transport="TCP"))
+        assert isinstance(first, Request) and isinstance(second, Request)
+        box.transport.send(first, provider)
+        box.transport.send(second, provider)  # before the connection is up: it waits
+        reader, writer = await asyncio.wait_for(accepted.get(), WAIT)
+        got = [parse_message(await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), WAIT))
+               for _ in range(2)]
+        assert [m.call_id for m in got] == ["one", "two"]
+        writer.write(bytes(make_response(first, 200)))
+        await writer.drain()
+        answer, source = await box.next()
+        assert (answer.call_id, source) == ("one", provider)
+        assert accepted.empty()  # one connection for both
+        await close(writer)
+
+
+async def test_tcp_a_peer_that_refuses_the_connection_costs_the_message_only(box: Box) -> None:
+    with socket.socket() as unused:
+        unused.bind((HOST, 0))
+        port = unused.getsockname()[1]  # bound, not listening: connections are refused
+        message = parse_message(request(call_id="lost", transport="TCP"))
+        box.transport.send(message, Address("TCP", HOST, port))
+        for _ in range(100):
+            if box.transport.stats.send_errors:
+                break
+            await asyncio.sleep(0.01)
+    assert box.transport.stats.send_errors == 1
