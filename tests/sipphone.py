@@ -134,6 +134,7 @@ class CallMedia:
         self.negotiated: Negotiated | None = None
         self.receiving: dict[int, Codec] = {}  # payload type -> codec, from our own SDP
         self.heard: list[tuple[float, Frame]] = []  # (arrival, decoded samples)
+        self.stream: list[tuple[int, int, int]] = []  # (SSRC, sequence, timestamp) received
         self.events = DtmfEventReceiver()
         self.digits = ""  # RFC 4733 digits received, each once when it ended
         self.sent = self.received = 0
@@ -225,6 +226,7 @@ class CallMedia:
         except MediaError:
             return
         self.received += 1
+        self.stream.append((packet.ssrc, packet.sequence, packet.timestamp))
         now = self._loop.time()
         codec = self.receiving.get(packet.payload_type)
         if codec is None:

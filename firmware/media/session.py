@@ -10,6 +10,10 @@ and counted, not yet answered). Two ways to use a session:
   callback itself: per packet one `recvfrom`, one check and one `sendto`, no allocation of
   objects, no logging, no `await` (DESIGN.md performance budget).
 
+A leg's outgoing stream may change hands (relayed, then hold music made by the box, then
+relayed again): `last_out` keeps the last packet relayed out, and `splice` renumbers
+relayed packets into the stream the box made (`firmware.media.splice`).
+
 Symmetric RTP (RFC 4961) for phones behind NAT: we send to the address the peer's packets
 come from, latched on the first packet, rather than to the address its SDP claims; once
 latched, packets from other addresses are dropped (no one can inject audio into a call).
@@ -26,6 +30,7 @@ import socket
 from collections.abc import Callable
 
 from firmware.media.errors import MediaError
+from firmware.media.splice import StreamSplice
 
 log = logging.getLogger(__name__)
 
@@ -52,6 +57,8 @@ class RtpSession:
         self.remote: tuple[str, int] | None = None  # where we send
         self._latched = False
         self._relay: RtpSession | None = None
+        self.last_out: bytes | None = None  # the last packet relayed out to our peer
+        self.splice: StreamSplice | None = None  # renumbers what is relayed to our peer
         self.received = 0
         self.sent = 0
         self.dropped = 0
@@ -110,9 +117,13 @@ class RtpSession:
             if relay is not None:
                 target = relay.remote
                 if target is not None:
+                    splice = relay.splice
+                    if splice is not None:
+                        data = splice.rewrite(data)
                     try:
                         relay._rtp.sendto(data, target)
                         relay.sent += 1
+                        relay.last_out = data
                     except OSError as exc:
                         relay._send_failed(exc)
                 continue

@@ -456,6 +456,41 @@ async def test_the_held_analog_party_hears_hold_music() -> None:
         assert pitch_changes(heard) >= 3  # a tune, not a steady tone
 
 
+async def test_in_a_relayed_call_the_held_sip_phone_hears_the_box_s_hold_music() -> None:
+    async with office() as (_, box), softphones(box, "201", "202") as [sp201, sp202]:
+        call = await sp201.call("202")
+        incoming = await sp202.wait_incoming()
+        await incoming.answer()
+        await call.answered()
+        call.play_tone(700)
+        incoming.play_tone(1100)
+        await wait(2)
+        assert incoming.heard_hz() == pytest.approx(700, abs=10)  # relayed
+
+        await call.hold()  # sendonly: 201 goes on sending its microphone
+        await wait(3)
+        heard = incoming.recording(2.0)
+        assert dominant_hz(heard) != pytest.approx(700, abs=10)
+        assert pitch_changes(heard) >= 3  # the box's tune
+        received = call.media.received
+        await wait(1)
+        assert call.media.received == received  # the holder said it would not listen
+
+        await call.resume()
+        await wait(2)
+        assert incoming.heard_hz() == pytest.approx(700, abs=10)  # relayed again
+        assert call.heard_hz() == pytest.approx(1100, abs=10)
+
+        # All along, 202 heard one RTP stream: one SSRC, sequence numbers one by one,
+        # time moving on (no jump back when the relay resumed).
+        stream = incoming.media.stream
+        assert len({ssrc for ssrc, _, _ in stream}) == 1
+        assert all((b[1] - a[1]) % 65536 == 1 for a, b in itertools.pairwise(stream))
+        steps = [(b[2] - a[2]) % 2**32 for a, b in itertools.pairwise(stream)]
+        assert all(0 < step <= 8000 for step in steps)  # on by up to a second, never back
+        await call.hangup()
+
+
 # ---------------------------------------------------------------------------------------------
 # 8. an extension with an analog phone and a SIP phone
 

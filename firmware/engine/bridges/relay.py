@@ -5,6 +5,12 @@ callback (`RtpSession.relay`): no frames, no media clock, no per-packet objects.
 passed as they are, so both legs must agree on the payload type numbers each phone expects
 (codec and telephone-event): the number phone A sends with is the one its SDP exchange with
 the box settled, which must be what phone B asked to receive.
+
+While either phone holds the call (or a re-INVITE leaves the two without a common codec)
+the bridge decodes instead: both legs go on the media clock and frames pass as in a
+`TwoPartyBridge`, so the other side hears the box's hold music and nothing is sent to a
+phone that said it will not receive. When the hold ends the relay resumes. Each phone
+hears one RTP stream throughout (`firmware.media.splice`).
 """
 
 from __future__ import annotations
@@ -30,22 +36,43 @@ def can_relay(a: Channel, b: Channel) -> bool:
 
 
 class RelayBridge:
-    relays = True
-
     def __init__(self, a: Channel, b: Channel) -> None:
         self.a, self.b = a, b
         a.bridge = b.bridge = self
-        for ch in (a, b):
-            ch.media_down()  # type: ignore[attr-defined]
-        a.media.session.relay(b.media.session)  # type: ignore[attr-defined]
-        b.media.session.relay(a.media.session)  # type: ignore[attr-defined]
+        self.relays = not self._should_relay()  # so that update() sets the legs up
+        self.update()
         call_event("bridge", a=a.name, b=b.name, kind="relay")
 
     def other(self, channel: Channel) -> Channel:
         return self.b if channel is self.a else self.a
 
+    def update(self) -> None:
+        """Relay or decode, as the legs now stand (after a hold, a resume, a re-INVITE)."""
+        relay = self._should_relay()
+        if relay == self.relays:
+            return
+        self.relays = relay
+        a, b = self.a, self.b
+        if relay:
+            for ch in (a, b):
+                ch.media_down()  # type: ignore[attr-defined]
+                ch.media.hand_over_stream()  # type: ignore[attr-defined]
+            a.media.session.relay(b.media.session)  # type: ignore[attr-defined]
+            b.media.session.relay(a.media.session)  # type: ignore[attr-defined]
+        else:
+            for ch in (a, b):
+                ch.media.session.relay(None)  # type: ignore[attr-defined]
+                ch.media.take_over_stream()  # type: ignore[attr-defined]
+                ch.media_up()  # type: ignore[attr-defined]
+        call_event("bridge-mode", a=a.name, b=b.name, kind="relay" if relay else "decoded")
+
+    def _should_relay(self) -> bool:
+        return can_relay(self.a, self.b) and not any(
+            getattr(ch, "held", False) for ch in (self.a, self.b))
+
     def forward(self, source: Channel, frame: Frame) -> None:
-        """Relayed legs are off the media clock; nothing arrives here."""
+        """While decoding: what `source` captured is the other leg's audio."""
+        self.other(source).deliver(frame)
 
     def dissolve(self) -> None:
         for ch in (self.a, self.b):

@@ -138,9 +138,9 @@ class SipChannel(Channel):
     # -- media -----------------------------------------------------------------------
 
     def media_up(self) -> None:
-        """Decode and send on the media clock. Called by a decoded bridge only: a leg sends
-        nothing of ours before it is bridged, so a relay that follows never has to splice
-        two RTP streams (SSRC and timestamps) into one."""
+        """Decode and send on the media clock. Called by a bridge that decodes; a relay
+        bridge that switches between relaying and decoding keeps each phone's RTP stream
+        one stream (`firmware.media.splice`)."""
         if self.state is not ChannelState.GONE and not self.relayed:
             self.ua.engine.clock.add(self)
 
@@ -152,11 +152,15 @@ class SipChannel(Channel):
         return self.bridge is not None and getattr(self.bridge, "relays", False)
 
     def set_held(self, held: bool) -> None:
-        """The phone holds (or resumes): the other party hears hold music meanwhile."""
+        """The phone holds (or resumes): the other party hears hold music meanwhile. Called
+        after every re-INVITE: a relay bridge checks whether it may still relay."""
         if held != self.held:
             self.held = held
             self._music = HoldMusic() if held else None
             call_event("hold" if held else "resume", channel=self.name)
+        update = getattr(self.bridge, "update", None)
+        if update is not None:
+            update()
 
     def capture(self) -> None:
         frame = self.media.capture()

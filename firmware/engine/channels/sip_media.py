@@ -29,6 +29,7 @@ from firmware.media.jitter import JitterBuffer
 from firmware.media.player import SamplePlayer
 from firmware.media.rtp import RtpPacket, RtpSender
 from firmware.media.session import RtpSession
+from firmware.media.splice import StreamSplice, continuation
 from firmware.sip.offer_answer import Negotiated
 
 CODECS: dict[str, tuple[Callable[[bytes], Frame], Callable[[Frame], bytes]]] = {
@@ -64,6 +65,22 @@ class SipMedia:
         if self._sender is None or self._sender.payload_type != negotiated.codec.payload_type:
             self._sender = RtpSender.with_random_start(negotiated.codec.payload_type, self._rng)
         self.session.set_remote(negotiated.remote_address, negotiated.remote_port)
+
+    def take_over_stream(self) -> None:
+        """The box makes this leg's packets from now on, after a relay: go on with the
+        stream the phone was hearing (`firmware.media.splice`)."""
+        session, n = self.session, self.negotiated
+        last, session.last_out, session.splice = session.last_out, None, None
+        going_on = continuation(last) if last is not None else None
+        if going_on is not None and n is not None:
+            self._sender = RtpSender(going_on[0], n.codec.payload_type, *going_on[1:])
+
+    def hand_over_stream(self) -> None:
+        """Packets relayed from the other phone go to this leg's phone from now on: if
+        the box sent it packets of its own, the relayed ones continue that stream."""
+        sender = self._sender
+        if sender is not None and sender.packets:
+            self.session.splice = StreamSplice(sender.ssrc, sender.sequence, sender.timestamp)
 
     def capture(self) -> Frame | None:
         """The next 20 ms from the peer, or None when there is nothing to play."""
