@@ -7,7 +7,10 @@ it from the office's phones on 127.0.0.1), which in addition
   realm "provider.test"): every REGISTER it accepts is kept in `registrations`;
 - challenges each new INVITE from the box with 407 (a proxy asking for the account's
   credentials), as most providers do, then offers it to the test (`wait_incoming`);
-- calls the office from the outside world (`call(did)`), as the caller `CALLER`.
+- calls the office from the outside world (`call(did)`), as the caller `CALLER`;
+- plays early media on a call from the box (`early_media(call)`: 183 Session Progress with
+  its SDP answer, then audio before answering), as the telephone network does with
+  ringback from abroad and "the number you have called is not in service".
 
     async with FakeProvider(box_address, "office-1", "provider-password") as provider:
         await provider.registered()
@@ -21,7 +24,9 @@ from __future__ import annotations
 from firmware.engine.guard import Guard, GuardSettings
 from firmware.engine.sipauth import Authenticator, Verdict
 from firmware.sip.message import Request, make_response
-from tests.sipphone import Address, SipPhone
+from firmware.sip.offer_answer import make_answer, negotiated
+from firmware.sip.sdp import SessionDescription
+from tests.sipphone import Address, Call, SipPhone
 
 CALLER = "+15125550123"  # the outside caller's number, as the provider presents it
 REALM = "provider.test"
@@ -44,6 +49,14 @@ class FakeProvider(SipPhone):
         await self.until(lambda: len(self.registrations) >= count, within,
                          what=f"registration number {count} of the box")
         return self.registrations[count - 1]
+
+    def early_media(self, call: Call) -> None:
+        """183 Session Progress with our SDP answer: audio flows before the answer."""
+        offer = SessionDescription.parse(call.invite.body)
+        answer = make_answer(offer, call.media.host, call.media.port,
+                             session_id=call._session, version=call._version)
+        call._media_up(answer, offer, negotiated(offer, answer, we_offered=False))
+        call._send_response(call._response(183, answer))
 
     def _incoming_request(self, request: Request, source: Address) -> None:
         if request.method == "REGISTER":

@@ -74,6 +74,10 @@ class Channel(abc.ABC):
     def indicate(self, tone: str | None) -> None:
         """Let the device hear call progress ('ringback', 'busy', ...); None stops it."""
 
+    def progress(self) -> None:  # noqa: B027 - a default: most kinds have nothing to do
+        """The caller is about to hear the far end before it answers (early media): a SIP
+        phone that called gets 183 with the box's SDP. An analog line hears it anyway."""
+
     def accept(self) -> None:  # noqa: B027 - a default: most kinds have nothing to do
         """The box answers this leg, which called in (a SIP phone gets its 200 OK). An
         analog line that dialled out is connected already: nothing to do."""

@@ -10,12 +10,13 @@ trunk's `caller_id`, else its account name.
 
 from __future__ import annotations
 
+import asyncio
 from typing import TYPE_CHECKING
 
 from firmware.config import INTERNATIONAL_PREFIX, RouteConfig, TrunkConfig
 from firmware.engine.bridges import make_bridge
 from firmware.engine.channel import Cause, Channel, Party
-from firmware.engine.dial import first_answer
+from firmware.engine.channels.sip import SipChannel
 from firmware.logs import call_event
 
 if TYPE_CHECKING:
@@ -42,15 +43,42 @@ async def dial_out(engine: Engine, route: RouteConfig, number: str, caller: Chan
     leg.ring(outside_party(engine, trunk, caller.party))
     caller.indicate("ringback")
     try:
-        if await first_answer([leg], trunk.ring_timeout_s) is None:
+        if not await _answered(caller, leg, trunk.ring_timeout_s):
             return leg.cause if leg.cause is not None else Cause.NO_ANSWER
-        caller.indicate(None)
         caller.accept()
-        make_bridge(caller, leg)
+        if caller.bridge is None:
+            make_bridge(caller, leg)
         await leg.gone.wait()
         return Cause.NORMAL_CLEARING
     finally:
         leg.hangup()
+
+
+async def _answered(caller: Channel, leg: SipChannel, ring_s: float) -> bool:
+    """Wait up to `ring_s` for the outside number to answer. Should the network send audio
+    first (its ringback, "the number you have called ..."), the caller hears it meanwhile
+    rather than the box's ringback."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + ring_s
+    answered, gone, early = (asyncio.ensure_future(event.wait())
+                             for event in (leg.answered, leg.gone, leg.early))
+    waiting = {answered, gone, early}
+    try:
+        while not (answered.done() or gone.done()) and loop.time() < deadline:
+            await asyncio.wait(waiting, timeout=deadline - loop.time(),
+                               return_when=asyncio.FIRST_COMPLETED)
+            if early.done() and early in waiting and not gone.done():
+                waiting.discard(early)  # early media: the caller hears the far end now
+                caller.indicate(None)
+                caller.progress()
+                make_bridge(caller, leg)
+        if answered.done() and not leg.gone.is_set():
+            caller.indicate(None)
+            return True
+        return False
+    finally:
+        for wait in (answered, gone, early):
+            wait.cancel()
 
 
 def is_international(number: str, country: str) -> bool:

@@ -401,9 +401,13 @@ class SipUserAgent:
     # -- what the engine asks of inbound calls -----------------------------------------
 
     def provisional(self, channel: SipChannel, status: int) -> None:
+        """180 Ringing, or 183 Session Progress with our SDP answer (early media: the
+        caller hears the far end's tones and announcements before it answers)."""
         assert channel.server_tx is not None and channel.invite is not None
         response = make_response(channel.invite, status, to_tag=channel.local_tag)
         response.headers.add("Contact", self.contact(channel.peer))
+        if status == 183 and channel.answer_sdp is not None:
+            self._with_sdp(response, channel.answer_sdp)
         self._respond(channel.server_tx, response)
 
     def accept_call(self, channel: SipChannel) -> None:
@@ -528,6 +532,7 @@ class SipUserAgent:
         if channel is None or response.cseq.method != "INVITE":
             return
         if response.status < 200:
+            self._progress(channel, response)
             return
         if response.status >= 300:
             self._by_client.pop(tx, None)  # type: ignore[call-overload]
@@ -557,6 +562,21 @@ class SipUserAgent:
             channel.gone_by_phone(Cause.FAILURE)
             return
         channel.answered_by_phone()
+
+    def _progress(self, channel: SipChannel, response: Response) -> None:
+        """A provisional answer with SDP (183 Session Progress, some 180s): the far end
+        plays its ringback or an announcement; the caller may hear it before the answer."""
+        if response.status == 100 or not response.body or channel.offer is None or \
+                channel.early.is_set() or channel.gone.is_set():
+            return
+        try:
+            answer = SessionDescription.parse(response.body)
+            channel.media.start(negotiated(channel.offer, answer, we_offered=True))
+        except SdpError as exc:
+            log.info("%s: early media with unusable SDP ignored: %s", channel.name, exc)
+            return
+        call_event("early-media", channel=channel.name, status=response.status)
+        channel.early.set()
 
     def _terminated(self, tx: object) -> None:
         waiting = self._waiting.get(tx)

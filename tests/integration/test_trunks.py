@@ -257,6 +257,40 @@ async def test_an_analog_phone_dials_9_and_a_number_and_talks_to_the_outside() -
         assert await out.ended() == "bye"
 
 
+async def test_the_caller_hears_the_network_s_announcement_before_an_answer() -> None:
+    async with office() as here:
+        p101 = await here.harness.phone("101")
+        out = await outgoing_call(here, "95125550199")
+        here.provider.early_media(out)  # 183 with SDP ...
+        out.play_tone(950)  # ... and the network's own tones or announcement
+        await wait(3)
+        assert (await p101.listen(2)).freqs == pytest.approx([950], abs=10)  # not ringback
+        out.reject(404)  # the announcement said it: no such number
+        assert (await tones_heard(p101, 5))[-2:] == ["sit", "congestion"]
+
+
+async def test_early_media_reaches_a_sip_caller_and_the_call_goes_on_when_answered() -> None:
+    async with office() as here, SipPhone(here.box, "201", SOFT_SECRET) as soft:
+        assert (await soft.register()) is not None
+        call = await soft.call("95125550199")
+        out = await here.provider.wait_incoming()
+        here.provider.early_media(out)
+        out.play_tone(950)
+        progress = await call.response(183)
+        assert progress.body  # the box's SDP: the phone plays what comes
+        await wait(2)
+        assert call.heard_hz() == pytest.approx(950, abs=10)
+        await out.answer()
+        assert (await call.answered()).status == 200
+        call.play_tone(700)
+        out.play_tone(1000)
+        await wait(2)
+        assert out.heard_hz() == pytest.approx(700, abs=10)
+        assert call.heard_hz() == pytest.approx(1000, abs=10)
+        await call.hangup()
+        assert await out.ended() == "bye"
+
+
 async def test_an_extension_with_its_own_number_calls_out_with_it() -> None:
     async with office() as here:
         out = await outgoing_call(here, "95125550199", who="102")

@@ -16,6 +16,7 @@ shows busy on 486, so `indicate` plays nothing.
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 from typing import TYPE_CHECKING
 
@@ -85,6 +86,7 @@ class SipChannel(Channel):
         self.peer_frame: Frame | None = None
         self.final_sent = False
         self.held = False  # the phone put the call on hold (re-INVITE sendonly/inactive)
+        self.early = asyncio.Event()  # outbound: the far end sends audio before answering
         self._music: HoldMusic | None = None
         self._ringing_sent = False
         media.on_digit = self._digit_from_phone
@@ -96,6 +98,10 @@ class SipChannel(Channel):
                 not self.final_sent:
             self._ringing_sent = True
             self.ua.provisional(self, 180)
+
+    def progress(self) -> None:
+        if self.inbound and not self.final_sent and self.state is not ChannelState.GONE:
+            self.ua.provisional(self, 183)
 
     def accept(self) -> None:
         if self.inbound and not self.final_sent and self.state is not ChannelState.GONE:
