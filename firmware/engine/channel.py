@@ -5,6 +5,10 @@ show call progress (`indicate`), to ring (`ring`, for legs the box places), and 
 (`hangup`); the device side reports `answer` and `device_hangup`. A leg's destination runs
 as its `session` task, which a device-side hang-up cancels (DESIGN.md: applications are
 cancelled when the caller hangs up).
+
+A call lasts while its legs are bridged: to each other, to a third party after a transfer,
+or to a sound (hold music, a park slot). A session waits `until_alone`: when its leg is in
+no bridge at all, the call is over for it.
 """
 
 from __future__ import annotations
@@ -19,7 +23,7 @@ from firmware.logs import call_event
 from firmware.media.frames import Frame
 
 if TYPE_CHECKING:
-    from firmware.engine.bridges import RelayBridge, TwoPartyBridge
+    from firmware.engine.bridges import Bridge
 
 
 class ChannelState(enum.Enum):
@@ -59,7 +63,9 @@ class Channel(abc.ABC):
         self.cause: Cause | None = None
         self.answered = asyncio.Event()
         self.gone = asyncio.Event()
-        self.bridge: TwoPartyBridge | RelayBridge | None = None
+        self._bridge: Bridge | None = None
+        self._alone = asyncio.Event()
+        self._alone.set()
         self.session: asyncio.Task[object] | None = None
         # An office phone (an analog port, a phone that authenticated as an extension), not
         # a call from outside: only these may use the office's outside lines.
@@ -67,6 +73,30 @@ class Channel(abc.ABC):
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.name} {self.state.value}>"
+
+    @property
+    def bridge(self) -> Bridge | None:
+        return self._bridge
+
+    @bridge.setter
+    def bridge(self, bridge: Bridge | None) -> None:
+        self._bridge = bridge
+        if bridge is None:
+            self._alone.set()
+        else:
+            self._alone.clear()
+
+    async def until_alone(self) -> None:
+        """Until this leg is in no bridge, or gone. A leg moved from one bridge to another
+        (a transfer, hold) is never alone in between: bridges swap without an `await`."""
+        while self._bridge is not None and not self.gone.is_set():
+            waits = [asyncio.ensure_future(self._alone.wait()),
+                     asyncio.ensure_future(self.gone.wait())]
+            try:
+                await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
+            finally:
+                for wait in waits:
+                    wait.cancel()
 
     # -- engine side -------------------------------------------------------------------
 

@@ -1,7 +1,9 @@
 """Calling an extension: ring every free device, first to answer wins, then bridge.
 
 This is the destination every extension number leads to. It returns why the attempt or
-the call ended; the caller's device turns that into what its person hears or sees.
+the call ended; the caller's device turns that into what its person hears or sees. The call
+lasts while the caller is bridged (to the answering phone, or to whoever a transfer joined
+it with); a leg that a transfer took elsewhere outlives this session (`Engine.adopt`).
 """
 
 from __future__ import annotations
@@ -44,11 +46,20 @@ async def dial_extension(engine: Engine, extension: ExtensionConfig, caller: Cha
         caller.indicate(None)
         caller.accept()
         make_bridge(caller, winner)
-        await winner.gone.wait()
+        await caller.until_alone()
         return Cause.NORMAL_CLEARING
     finally:
-        for leg in legs:
+        release_legs(engine, legs)
+
+
+def release_legs(engine: Engine, legs: list[Channel]) -> None:
+    """The session is over: hang up its legs, but one a transfer joined to someone else
+    lives on, looked after by the engine."""
+    for leg in legs:
+        if leg.bridge is None:
             leg.hangup()
+        else:
+            engine.adopt(leg)
 
 
 async def first_answer(legs: list[Channel], ring_s: float) -> Channel | None:

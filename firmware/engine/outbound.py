@@ -17,6 +17,7 @@ from firmware.config import INTERNATIONAL_PREFIX, RouteConfig, TrunkConfig
 from firmware.engine.bridges import make_bridge
 from firmware.engine.channel import Cause, Channel, Party
 from firmware.engine.channels.sip import SipChannel
+from firmware.engine.dial import release_legs
 from firmware.logs import call_event
 
 if TYPE_CHECKING:
@@ -46,12 +47,12 @@ async def dial_out(engine: Engine, route: RouteConfig, number: str, caller: Chan
         if not await _answered(caller, leg, trunk.ring_timeout_s):
             return leg.cause if leg.cause is not None else Cause.NO_ANSWER
         caller.accept()
-        if caller.bridge is None:
+        if caller.bridge is not leg.bridge or leg.bridge is None:
             make_bridge(caller, leg)
-        await leg.gone.wait()
+        await caller.until_alone()
         return Cause.NORMAL_CLEARING
     finally:
-        leg.hangup()
+        release_legs(engine, [leg])
 
 
 async def _answered(caller: Channel, leg: SipChannel, ring_s: float) -> bool:

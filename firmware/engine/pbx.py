@@ -98,6 +98,16 @@ class Engine:
         call_event("unknown-number", channel=channel.name, number=number)
         return Cause.UNALLOCATED_NUMBER
 
+    def adopt(self, leg: Channel) -> None:
+        """Look after a leg whose session ended while a transfer keeps it in a call: hang
+        it up once it is alone (the other party hung up)."""
+        async def keep() -> None:
+            await leg.until_alone()
+            leg.hangup()
+
+        self.supervisor.spawn(f"transferred {leg.name}", keep(),
+                              on_crash=lambda _exc: leg.hangup(Cause.FAILURE))
+
     def now_local(self) -> datetime.datetime:
         """Wall-clock time in the office's zone, for caller ID's date and time."""
         return datetime.datetime.now(self.timezone)
