@@ -125,11 +125,12 @@ class CallMedia:
     """A call's audio: G.711 frames of a tone (or silence) every 20 ms, RFC 4733 digits in
     their place when keyed; what arrives is decoded and kept with its arrival time."""
 
-    def __init__(self, host: str) -> None:
+    def __init__(self, host: str, sdp_host: str | None = None) -> None:
         self._loop = asyncio.get_running_loop()
         self._rtp = _UdpSocket(host, lambda data, _source: self._packet(data))
         self.host = host
         self.port = self._rtp.port
+        self.sdp_host = sdp_host or host  # the address our SDP claims (NAT: not `host`)
         self.tone_hz: float | None = None
         self.negotiated: Negotiated | None = None
         self.receiving: dict[int, Codec] = {}  # payload type -> codec, from our own SDP
@@ -310,7 +311,7 @@ class Call:
         if not self._rung:
             self.ring()
         offer = SessionDescription.parse(self.invite.body)
-        answer = make_answer(offer, self.media.host, self.media.port,
+        answer = make_answer(offer, self.media.sdp_host, self.media.port,
                              session_id=self._session, version=self._version)
         response = self._response(200, answer)
         self.dialog = Dialog.from_uas(self.invite, response)
@@ -394,7 +395,7 @@ class Call:
     # -- the phone's side of the signalling
 
     def _offer(self, direction: Direction = Direction.SENDRECV) -> SessionDescription:
-        offer = make_offer(self.media.host, self.media.port, direction=direction,
+        offer = make_offer(self.media.sdp_host, self.media.port, direction=direction,
                            session_id=self._session, version=self._version)
         self.media.offered(offer)
         return offer
@@ -456,7 +457,7 @@ class Call:
         self.dialog.accept_request(request)
         offer = SessionDescription.parse(request.body)
         self._version += 1
-        answer = make_answer(offer, self.media.host, self.media.port,
+        answer = make_answer(offer, self.media.sdp_host, self.media.port,
                              session_id=self._session, version=self._version)
         self._media_up(answer, offer, negotiated(offer, answer, we_offered=False))
         response = self._response(200, answer, request)
@@ -503,16 +504,25 @@ class SipPhone:
     """A SIP phone registered (or not) as `user`, talking to the box at `box`."""
 
     def __init__(self, box: Address, user: str, password: str | None = None, *,
-                 host: str = "127.0.0.1") -> None:
-        """A phone with its SIP socket on `host` (each 127.x.y.z is a source of its own)."""
+                 host: str = "127.0.0.1", domain: str | None = None,
+                 private_host: str | None = None) -> None:
+        """A phone with its SIP socket on `host` (each 127.x.y.z is a source of its own).
+
+        `domain`: the host of its SIP URIs (To, From, Request-URIs), else the box's address.
+        `private_host`: the phone is behind NAT and believes this is its address: its Via,
+        Contact (port 5060) and SDP say so, while its packets come from `host`."""
         self.box = box
         self.user = user
         self.password = password
         self.host = host
+        self.domain = domain
+        self.private_host = private_host
         self._sip = _UdpSocket(host, self._datagram)
         self.port = self._sip.port
-        self.sent_by = f"{host}:{self.port}"
-        self.contact = f"<sip:{user}@{host}:{self.port}>"
+        claimed = f"{private_host}:5060" if private_host else f"{host}:{self.port}"
+        self.sent_by = claimed
+        self.contact = f"<sip:{user}@{claimed}>"
+        self.offline = False  # True: whatever arrives is lost (unplugged, off the network)
         self.layer = TransactionLayer()
         self.rng = random.Random(f"{user}@{host}#{next(_numbers)}")
         self.received: list[Request | Response] = []  # every SIP message, in order
@@ -548,7 +558,7 @@ class SipPhone:
         """REGISTER, answering a 401 with digest credentials unless `authenticate` is False.
         The final response, or None when the box did not answer at all."""
         password = self.password if password is None else password
-        request = self._request("REGISTER", SipUri(host=self.box[0], port=self.box[1]),
+        request = self._request("REGISTER", self._box_uri(),
                                 NameAddr(uri=self.aor), call_id=self._register_call_id,
                                 headers=[("Expires", str(expires))])
         response = await self.request(request)
@@ -557,10 +567,16 @@ class SipPhone:
             return response
         return await self.request(self.authorized(request, response, password))
 
+    async def options(self) -> Response | None:
+        """OPTIONS to the box (what a phone sends to see whether it is there)."""
+        return await self.request(self._request("OPTIONS", self._box_uri(),
+                                                NameAddr(uri=self._box_uri())))
+
     async def call(self, number: str) -> Call:
         """Send an INVITE with an SDP offer to `number` (a 401 is answered by itself)."""
-        uri = SipUri(host=self.box[0], port=self.box[1], user=number)
-        call = Call(self, CallMedia(self.host), Request("INVITE", uri), incoming=False)
+        uri = self._box_uri(number)
+        call = Call(self, CallMedia(self.host, self.private_host), Request("INVITE", uri),
+                    incoming=False)
         offer = call._offer()  # the INVITE needs the call's SDP ids and tag: built second
         call.invite = self._request("INVITE", uri, NameAddr(uri=uri), from_tag=call._tag,
                                     headers=[("Content-Type", "application/sdp")],
@@ -622,7 +638,12 @@ class SipPhone:
 
     @property
     def aor(self) -> SipUri:
-        return SipUri(host=self.box[0], user=self.user)
+        return SipUri(host=self.domain or self.box[0], user=self.user)
+
+    def _box_uri(self, user: str | None = None) -> SipUri:
+        if self.domain is not None:
+            return SipUri(host=self.domain, user=user)
+        return SipUri(host=self.box[0], port=self.box[1], user=user)
 
     def authorized(self, request: Request, challenge: Response,
                    password: str | None = None) -> Request:
@@ -664,6 +685,8 @@ class SipPhone:
     # -- the wire and the transaction layer
 
     def _datagram(self, data: bytes, source: Address) -> None:
+        if self.offline:
+            return
         try:
             message = parse_message(data)
         except ParseError:
@@ -729,7 +752,7 @@ class SipPhone:
             self._answer(tx, make_response(request, 481 if request.to_tag else 501))
 
     def _new_call(self, request: Request, tx: ServerInviteTransaction) -> None:
-        call = Call(self, CallMedia(self.host), request, incoming=True)
+        call = Call(self, CallMedia(self.host, self.private_host), request, incoming=True)
         call.server_tx = tx
         self.calls.append(call)
         self._incoming.put_nowait(call)

@@ -11,6 +11,7 @@ provider are known by their source (`firmware.engine.trunks`) and become trunk l
 from __future__ import annotations
 
 import asyncio
+import ipaddress
 import logging
 import random
 import socket
@@ -645,13 +646,26 @@ class SipUserAgent:
                       user=channel.party.number)
 
     def _addressed_to_us(self, request: Request) -> bool:
-        """Without a domain, any host means the box; with one, that domain or our address."""
-        domain = self.config.domain
-        host = getattr(request.uri, "host", None)
-        if domain is None or host is None:
+        """Without a domain, any host means the box; with one, that domain or our address.
+        A REGISTER's address of record (To) must be ours too (RFC 3261 §10.3 step 3)."""
+        if self.config.domain is None:
             return True
-        return host in (domain, self.address[0], "127.0.0.1", "localhost",
-                        socket.gethostname().lower()) or host == local_ip_for(host)
+        hosts = [getattr(request.uri, "host", None)]
+        if request.method == "REGISTER":
+            hosts.append(getattr(request.to.uri, "host", None))
+        return all(host is None or self._is_ours(host) for host in hosts)
+
+    def _is_ours(self, host: str) -> bool:
+        """Our domain, name or one of our addresses. Names are compared as text: looking a
+        stranger's host name up would stall the loop on the resolver (and tell it)."""
+        if host in (self.config.domain, self.address[0], "127.0.0.1", "localhost",
+                    socket.gethostname().lower()):
+            return True
+        try:
+            ipaddress.ip_address(host.strip("[]"))
+        except ValueError:
+            return False
+        return host.strip("[]") == local_ip_for(host.strip("[]"))
 
     def _domain(self, local_ip: str) -> str:
         return self.config.domain or local_ip
