@@ -16,7 +16,7 @@ import socket
 import subprocess
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
@@ -77,11 +77,12 @@ class Message:
                             for n, v in self.headers if n.lower() not in PER_TRANSACTION]
 
 
-def parse_received(trace: str) -> list[Message]:
+def parse_received(trace: str, direction: str = "received") -> list[Message]:
+    """The messages SIPp received (or, with direction="sent", sent) in a -trace_msg file."""
     messages = []
     for block in re.split(r"^-{20,} .*$", trace, flags=re.MULTILINE):
         head, _, text = block.strip().partition("\n")
-        if " message received " not in head:
+        if f" message {direction} " not in head:
             continue
         start, *lines = text.strip().split("\n\n", 1)[0].splitlines()
         headers = [(n.strip(), v.strip()) for n, _, v in (x.partition(":") for x in lines)]
@@ -95,6 +96,7 @@ class Outcome:
     successful: int
     failed: int
     received: list[Message]
+    sent: list[Message] = field(default_factory=list)
 
     @property
     def statuses(self) -> list[int]:
@@ -114,7 +116,8 @@ class Sipp:
     """One SIPp process with its own directory of traces, on loopback only."""
 
     def __init__(self, workdir: Path, name: str, scenario: str, *args: str,
-                 box: LiveBox | None = None, port: int | None = None) -> None:
+                 box: LiveBox | None = None, port: int | None = None,
+                 host: str = "127.0.0.1") -> None:
         self.name = name
         self.dir = workdir / name
         self.dir.mkdir()
@@ -123,8 +126,8 @@ class Sipp:
         target = [f"127.0.0.1:{sip_port(box)}"] if box is not None else []
         self.argv = [
             SIPP or "sipp", *target, "-sf", str(SCENARIOS / scenario),
-            "-i", "127.0.0.1", "-p", str(self.port),
-            "-mi", "127.0.0.1", "-mp", str(free_udp_port(even=True)),
+            "-i", host, "-p", str(self.port),
+            "-mi", host, "-mp", str(free_udp_port(even=True)),
             "-cp", str(free_udp_port()), "-m", "1", "-nostdin",
             "-timeout", f"{SIPP_LIMIT_S}s", "-timeout_error",
             "-trace_msg", "-message_file", str(self.dir / "messages.log"),
@@ -153,9 +156,10 @@ class Sipp:
             raise AssertionError(f"SIPp {self.name} did not finish\n{self.report()}") from None
         counts = self._counts()
         trace = self.dir / "messages.log"
-        received = parse_received(trace.read_text(errors="replace")) if trace.exists() else []
+        text = trace.read_text(errors="replace") if trace.exists() else ""
         return Outcome(returncode, counts.get("SuccessfulCall(C)", 0),
-                       counts.get("FailedCall(C)", 0), received)
+                       counts.get("FailedCall(C)", 0), parse_received(text),
+                       parse_received(text, "sent"))
 
     def stop(self) -> None:
         if self.proc.poll() is None:
@@ -193,9 +197,9 @@ class Phones:
         self.started: list[Sipp] = []
 
     def start(self, name: str, scenario: str, *args: str, box: LiveBox | None = None,
-              port: int | None = None) -> Sipp:
+              port: int | None = None, host: str = "127.0.0.1") -> Sipp:
         process = Sipp(self.workdir, f"{len(self.started)}-{name}", scenario, *args,
-                       box=box, port=port)
+                       box=box, port=port, host=host)
         self.started.append(process)
         return process
 
