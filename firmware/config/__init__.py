@@ -26,6 +26,7 @@ from firmware.config.board import (
     load_board,
     parse_board,
 )
+from firmware.config.features import FeaturesConfig
 from firmware.config.model import Pin, PortNumber
 from firmware.config.office import (
     COUNTRIES,
@@ -67,6 +68,7 @@ __all__ = [
     "Device",
     "DialPattern",
     "ExtensionConfig",
+    "FeaturesConfig",
     "FxoPortConfig",
     "FxsPortConfig",
     "KeyPath",

@@ -28,6 +28,7 @@ from pydantic import (
 )
 
 from firmware.config.board import BoardConfig, sorted_devices
+from firmware.config.features import FeaturesConfig
 from firmware.config.model import Model, context_of, run_checks, validate
 from firmware.config.problems import ConfigError, Issue, fail, reject
 from firmware.config.reading import parse_toml, read_text
@@ -192,6 +193,7 @@ class OfficeConfig(Model):
     site: SiteConfig = Field(default_factory=SiteConfig)
     analog: AnalogConfig = Field(default_factory=AnalogConfig)
     sip: SipConfig = Field(default_factory=SipConfig)
+    features: FeaturesConfig = Field(default_factory=FeaturesConfig)
     extensions: tuple[ExtensionConfig, ...] = Field(default=(), alias="extension")
     trunks: tuple[TrunkConfig, ...] = Field(default=(), alias="trunk")
     routes: tuple[RouteConfig, ...] = Field(default=(), alias="route")
@@ -390,6 +392,7 @@ def office_to_toml(office: OfficeConfig) -> str:
     out = ["# Office configuration of the box; every key is described in docs/config.md.", ""]
     out += ["[site]", *_table_lines(data["site"], False), ""]
     out += ["[sip]", *_table_lines(data["sip"], False), ""]
+    out += ["[features]", *_table_lines(data["features"], False), ""]
     out += ["[analog]", *_table_lines(data["analog"], True), ""]
     for port, override in data["analog"]["port"].items():
         out += [f"[{format_key(('analog', 'port', port))}]", *_table_lines(override, False), ""]

@@ -4,12 +4,14 @@ The notation is Asterisk's, which most PBX installers have met:
 
     X  any digit 0-9       Z  a digit 1-9       N  a digit 2-9
     [15-7]  one of 1, 5, 6, 7
-    .  (at the end) one or more further characters
-    !  (at the end) zero or more further characters
+    .  (at the end) one or more further digits (or *)
+    !  (at the end) zero or more further digits (or *)
     anything else: that digit, * or #
 
 `NXXNXXXXXX` is a ten-digit North American number, `1NXXNXXXXXX` the same with the 1,
 `0[1-9]X.` a national number in the UK or Germany, `911` just that.
+
+`#` is never swallowed by `.` or `!`: on a phone it means "dial now".
 
 Besides matching a whole number, a pattern answers the question the dial plan asks after
 each digit: can more digits still make a match?
@@ -22,6 +24,7 @@ from dataclasses import dataclass
 __all__ = ["DIALLABLE", "DialPattern", "PatternError"]
 
 DIALLABLE = frozenset("0123456789*#")
+_FURTHER = frozenset("0123456789*")  # what "." and "!" take
 _CLASSES = {"X": frozenset("0123456789"), "Z": frozenset("123456789"),
             "N": frozenset("23456789")}
 
@@ -73,7 +76,7 @@ class DialPattern:
             return False
         if len(number) < fixed or not set(number) <= DIALLABLE:
             return False
-        return self._fits(number[:fixed])
+        return self._fits(number[:fixed]) and set(number[fixed:]) <= _FURTHER
 
     def may_continue(self, digits: str) -> bool:
         """Could `digits` followed by one or more further digits match?"""
@@ -81,7 +84,8 @@ class DialPattern:
         if not set(digits) <= DIALLABLE:
             return False
         if len(digits) >= fixed:
-            return self.more != "" and self._fits(digits[:fixed])
+            return self.more != "" and self._fits(digits[:fixed]) and \
+                set(digits[fixed:]) <= _FURTHER
         return self._fits(digits)
 
     def literal_start(self) -> str:

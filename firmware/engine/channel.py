@@ -70,6 +70,11 @@ class Channel(abc.ABC):
         # An office phone (an analog port, a phone that authenticated as an extension), not
         # a call from outside: only these may use the office's outside lines.
         self.internal = False
+        # A transfer's caller rings its target at most this long, then comes back.
+        self.ring_limit_s: float | None = None
+        # A semi-attended transfer: whoever this leg was calling goes to `handed_to` on
+        # answering (the transferrer hung up while the target rang).
+        self.handed_to: Channel | None = None
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.name} {self.state.value}>"

@@ -33,8 +33,11 @@ async def dial_extension(engine: Engine, extension: ExtensionConfig, caller: Cha
     for leg in legs:
         leg.ring(caller.party)
     caller.indicate("ringback")
+    ring_s = engine.ring_timeout(extension)
+    if caller.ring_limit_s is not None:
+        ring_s = min(ring_s, caller.ring_limit_s)
     try:
-        winner = await first_answer(legs, engine.ring_timeout(extension))
+        winner = await first_answer(legs, ring_s)
         if winner is None:
             if legs and all(leg.cause is Cause.USER_BUSY for leg in legs):
                 return Cause.USER_BUSY  # every phone said busy (a SIP phone's 486)
@@ -43,6 +46,8 @@ async def dial_extension(engine: Engine, extension: ExtensionConfig, caller: Cha
         for leg in legs:
             if leg is not winner:
                 leg.hangup(Cause.ANSWERED_ELSEWHERE)
+        if caller.handed_to is not None:
+            return hand_over(caller, caller.handed_to, winner)
         caller.indicate(None)
         caller.accept()
         make_bridge(caller, winner)
@@ -50,6 +55,17 @@ async def dial_extension(engine: Engine, extension: ExtensionConfig, caller: Cha
         return Cause.NORMAL_CLEARING
     finally:
         release_legs(engine, legs)
+
+
+def hand_over(caller: Channel, to: Channel, answered: Channel) -> Cause:
+    """A semi-attended transfer: `answered` picked up the call `caller` placed, after the
+    transferrer gave it to `to`; the two talk, `caller` (the transferrer's leg) goes."""
+    if not to.gone.is_set():
+        to.indicate(None)
+        make_bridge(to, answered)
+        call_event("transfer", channel=to.name, to=answered.name, kind="semi-attended")
+    caller.hangup()
+    return Cause.NORMAL_CLEARING
 
 
 def release_legs(engine: Engine, legs: list[Channel]) -> None:

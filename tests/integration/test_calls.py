@@ -233,7 +233,9 @@ async def test_flash_is_reported_on_the_line_and_is_no_hang_up() -> None:
         events = (await p101.status())["events"]
         assert events[-1]["type"] == "HookFlash"
         assert events[-1]["ms"] == pytest.approx(500)
-        # Still talking: audio still crosses.
+        # Not a hang-up: 102 waits on hold (tests/integration/test_flash.py), 101 may go back.
+        await p101.flash(500)
+        await wait(1)
         await p101.say(sine_tone(1000, 500))
         await wait(1)
         assert dominant_hz(await p102.recording(1.0)) == pytest.approx(1000, abs=10)

@@ -18,12 +18,13 @@ from __future__ import annotations
 import asyncio
 import enum
 import itertools
-from collections.abc import Coroutine
+from collections.abc import Callable, Coroutine
 from typing import TYPE_CHECKING, Any
 
 from firmware.engine.channel import Cause, Channel, ChannelState, Party
 from firmware.engine.channels.fxs_ringer import ring_with_callerid
 from firmware.engine.dialplan import Match
+from firmware.engine.features.flash import FlashCalls
 from firmware.logs import call_event
 from firmware.media.dtmf import DtmfDetector
 from firmware.media.frames import Frame, silence
@@ -109,6 +110,7 @@ class FxsPort:
         self._detector: DtmfDetector | None = None
         self._call_detector: DtmfDetector | None = None  # in a call with a SIP peer
         self._digits: asyncio.Queue[str] = asyncio.Queue()
+        self.flash = FlashCalls(self)
         line.configure(hook_timing(settings))
         line.set_listener(self._on_line_event)
         line.set_linefeed(Linefeed.ACTIVE)
@@ -141,8 +143,9 @@ class FxsPort:
         elif isinstance(event, OnHook):
             self._put_down()
         elif isinstance(event, HookFlash):
-            # Reported only for now: hold, transfer and 3-way come with the features.
             call_event("flash", port=self.name, ms=f"{event.ms:.0f}", state=self.state.value)
+            if self.state in (PortState.OFF_HOOK, PortState.CLEARED):
+                self.flash.flash()
         elif isinstance(event, PulseDigit):
             self._digit(event.digit)
 
@@ -169,7 +172,10 @@ class FxsPort:
         channel.session = self._start(f"call from {self.name}", self._originate(channel))
 
     def _put_down(self) -> None:
-        channel, self.channel = self.channel, None
+        channel = self.channel
+        # A hang-up in the middle of a flash sequence transfers or recalls (features.flash).
+        keep = channel is not None and self.flash.hung_up(channel)
+        self.channel = None
         self._stop_task()
         self._detector = self._call_detector = None
         self.play(None)
@@ -178,8 +184,9 @@ class FxsPort:
         self.line.set_linefeed(Linefeed.ACTIVE)
         self._sync_clock()
         call_event("onhook", port=self.name)
-        if channel is not None:
+        if channel is not None and not keep:
             channel.device_hangup()
+        self.flash.put_down()
 
     def _digit(self, digit: str) -> None:
         if self._detector is not None:
@@ -220,18 +227,51 @@ class FxsPort:
 
     async def _originate(self, channel: FxsChannel) -> None:
         call_event("offhook", port=self.name, ext=channel.party.number)
-        number = await self._collect_digits()
+        number = await self.collect_digits()
         if number is None:
             call_event("dial-timeout", port=self.name)
             cause = Cause.CONGESTION
         else:
             call_event("dialled", port=self.name, number=number)
             cause = await self.engine.route(channel, number)
-        channel.hangup(cause)
-        await self._tones(self._treatment(cause))
+        await self.call_ended(channel, cause)
 
-    async def _collect_digits(self) -> str | None:
-        self.play_tone("dial")
+    async def call_ended(self, channel: FxsChannel, cause: Cause) -> None:
+        """`channel`'s call is over: the person hears why, unless the port has moved on to
+        another leg (a flash put this call on hold, or handed it on)."""
+        current = self.channel is channel
+        channel.hangup(cause)
+        if current:
+            await self._tones(self._treatment(cause))
+
+    def start(self, name: str, coro: Coroutine[Any, Any, Any]) -> asyncio.Task[Any]:
+        """Run `coro` as what the port does now (the previous task is cancelled)."""
+        return self._start(name, coro)
+
+    def new_leg(self) -> FxsChannel:
+        """A fresh leg for the person at this phone (after a flash): what the old leg was
+        hearing stops, and the old leg ends quietly (its call went on hold or on)."""
+        assert self.party is not None
+        leg = FxsChannel(self, self.party)
+        leg.state = ChannelState.UP
+        self.play(None)
+        self.state = PortState.OFF_HOOK
+        old, self.channel = self.channel, leg
+        if old is not None:
+            old.hangup()
+        return leg
+
+    def detach_task(self) -> asyncio.Task[Any] | None:
+        """Let the port's task run on without the port (a transfer that still rings)."""
+        task, self._task = self._task, None
+        return task
+
+    async def collect_digits(self, tone: str = "dial",
+                             match: Callable[[str], Match] | None = None) -> str | None:
+        """Play `tone` and collect a number: until `match` (the dial plan's by default)
+        says it is complete, '#', or the inter-digit time. None: nothing dialled."""
+        match = match or self.engine.dialplan.match
+        self.play_tone(tone)
         self._digits = asyncio.Queue()
         self._detector = DtmfDetector()
         digits = ""
@@ -244,10 +284,10 @@ class FxsPort:
                     return digits or None
                 if not digits:
                     self.play(None)  # the first digit stops dial tone
-                if digit == "#" and digits:
-                    return digits  # '#' means "dial now"
+                if digit == "#" and digits and match(digits + "#") is Match.NONE:
+                    return digits  # '#' means "dial now", unless it is part of a code
                 digits += digit
-                if self.engine.dialplan.match(digits) in (Match.COMPLETE, Match.NONE):
+                if match(digits) in (Match.COMPLETE, Match.NONE):
                     return digits
                 timeout = self.settings.interdigit_timeout_s
         finally:

@@ -1,0 +1,191 @@
+"""Hook-flash on an analog line: hold, consult, transfer, as users of Asterisk and ATAs know it
+(REFERENCE.md, "Hook-flash on analog lines"). One `FlashCalls` per FXS port.
+
+    state        the person                         the other party
+    TALKING      talks                              talks
+    DIALLING     hears recall dial tone, dials      held: hold music
+    CONSULTING   rings or talks to a third person   held: hold music
+    (on-hook)    the phone rings back               held, or ringback while a transfer rings
+
+    in state     event                        what happens                          next
+    TALKING      flash                        other party held, recall dial tone    DIALLING
+    DIALLING     flash, or no digit in time   back to the held party                TALKING
+    DIALLING     ## + number (blind code)     held party sent there; you are done   -
+    DIALLING     a number                     consult call placed                   CONSULTING
+    DIALLING     hang up                      the held call rings you back          -
+    CONSULTING   flash                        consult dropped, back to the held     TALKING
+    CONSULTING   hang up, consult answered    the two are joined (attended)         -
+    CONSULTING   hang up, consult ringing     held hears ringback; joined on answer
+                                              (semi-attended), else rings you back  -
+    CONSULTING   hang up, consult ended       the held call rings you back          -
+    any          the held party hangs up      nothing held: an ordinary call goes on
+
+A phone's leg in a call is `port.channel`; each flash gives the port a new leg (the held
+party's call no longer involves the old one), so the sessions of the old legs end quietly.
+"""
+
+from __future__ import annotations
+
+import enum
+from typing import TYPE_CHECKING
+
+from firmware.engine.bridges import make_bridge
+from firmware.engine.channel import Cause, Channel
+from firmware.engine.dialplan import Match
+from firmware.engine.features.hold import hold, play_ringback, ring_back
+from firmware.engine.features.transfer import blind_transfer
+from firmware.logs import call_event
+
+if TYPE_CHECKING:
+    from firmware.engine.channels.fxs import FxsChannel, FxsPort
+    from firmware.engine.pbx import Engine
+
+
+class FlashState(enum.Enum):
+    TALKING = "talking"
+    DIALLING = "dialling"
+    CONSULTING = "consulting"
+
+
+class FlashCalls:
+    def __init__(self, port: FxsPort) -> None:
+        self.port = port
+        self.held: Channel | None = None
+        self.state = FlashState.TALKING
+        self._recall: Channel | None = None  # the held call to ring back once on-hook
+
+    @property
+    def engine(self) -> Engine:
+        return self.port.engine
+
+    def _held(self) -> Channel | None:
+        if self.held is not None and self.held.gone.is_set():
+            self.held = None  # it hung up while held: an ordinary call goes on
+        return self.held
+
+    # -- events from the port --------------------------------------------------------
+
+    def flash(self) -> bool:
+        """A hook-flash while off-hook; False if it means nothing here (no call)."""
+        held = self._held()
+        if held is not None:
+            self._retrieve(held)
+            return True
+        mine = self.port.channel
+        other = mine.bridge.other(mine) if mine is not None and mine.bridge is not None \
+            else None
+        if other is None:
+            return False
+        self._hold(other)
+        return True
+
+    def hung_up(self, mine: FxsChannel) -> bool:
+        """The phone went on-hook with `mine` as its leg. True: `mine` lives on (a transfer
+        rings); the port must not hang it up."""
+        held, state = self._held(), self.state
+        self.held = None
+        self.state = FlashState.TALKING
+        if held is None:
+            return False
+        bridge = mine.bridge
+        other = bridge.other(mine) if bridge is not None else None
+        if other is not None:  # attended: the consult was answered
+            assert bridge is not None
+            bridge.dissolve()
+            make_bridge(held, other)
+            call_event("transfer", channel=held.name, to=other.name, kind="attended")
+            return False
+        if state is FlashState.CONSULTING and mine.session is not None and \
+                not mine.session.done() and self.port.detach_task() is mine.session:
+            # semi-attended: the consult still rings; whoever answers gets the held call
+            mine.handed_to = held
+            play_ringback(self.engine, held)
+            call_event("transfer-pending", channel=held.name, by=mine.name)
+            return True
+        self._recall = held
+        return False
+
+    def put_down(self) -> None:
+        """After the port is idle: ring back with a held call that has nowhere else to go."""
+        held, self._recall = self._recall, None
+        if held is not None:
+            self.engine.supervisor.spawn(
+                f"recall {self.port.name}",
+                ring_back(self.engine, self.port, held,
+                          self.engine.office.features.recall_ring_s),
+                on_crash=lambda _exc: held.hangup(Cause.FAILURE))
+
+    # -- actions -----------------------------------------------------------------------
+
+    def _hold(self, other: Channel) -> None:
+        hold(self.engine, other)
+        self.held = other
+        self.state = FlashState.DIALLING
+        call_event("flash-hold", port=self.port.name, held=other.name)
+        leg = self.port.new_leg()
+        leg.session = self.port.start(f"flash {self.port.name}", self._dial(leg))
+
+    def _retrieve(self, held: Channel) -> None:
+        self.held = None
+        self.state = FlashState.TALKING
+        call_event("flash-retrieve", port=self.port.name, held=held.name)
+        leg = self.port.new_leg()
+        make_bridge(held, leg)
+        leg.session = self.port.start(f"call on {self.port.name}", self._talk(leg))
+
+    async def _talk(self, leg: FxsChannel) -> None:
+        await leg.until_alone()
+        await self.port.call_ended(leg, Cause.NORMAL_CLEARING)
+
+    async def _dial(self, leg: FxsChannel) -> None:
+        """Recall dial tone, then a number: a blind transfer, or a consult call."""
+        code = self.engine.office.features.blind_transfer
+        number = await self.port.collect_digits("recall_dial", self._match)
+        held = self._held()
+        if held is None:  # the held party gave up: dial as an ordinary call
+            if number is not None:
+                await self._consult(leg, number)
+            return
+        if number is None:
+            self._retrieve(held)  # nothing dialled in time: back to the held party
+            return
+        if number.startswith(code):
+            self.held = None
+            self.state = FlashState.TALKING
+            self.engine.supervisor.spawn(
+                f"transfer {held.name}",
+                blind_transfer(self.engine, held, number[len(code):], self.port),
+                on_crash=lambda _exc: held.hangup(Cause.FAILURE))
+            await self.port.call_ended(leg, Cause.NORMAL_CLEARING)
+            return
+        await self._consult(leg, number)
+
+    async def _consult(self, leg: FxsChannel, number: str) -> None:
+        self.state = FlashState.CONSULTING
+        call_event("dialled", port=self.port.name, number=number, consult=True)
+        cause = await self.engine.route(leg, number)
+        held = leg.handed_to
+        if held is not None:  # semi-attended: answered (handed over), or back to us
+            leg.hangup()  # quietly: the port has moved on
+            if not held.gone.is_set() and not _talking(held):
+                await ring_back(self.engine, self.port, held,
+                                self.engine.office.features.recall_ring_s)
+            return
+        await self.port.call_ended(leg, cause)
+
+    def _match(self, digits: str) -> Match:
+        """Recall-dial digits: the blind-transfer code and a number, or a number."""
+        code = self.engine.office.features.blind_transfer
+        plan = self.engine.dialplan
+        if code.startswith(digits) and digits != code:
+            return Match.PARTIAL
+        if digits.startswith(code):
+            rest = digits[len(code):]
+            return Match.PARTIAL if rest == "" else plan.match(rest)
+        return plan.match(digits)
+
+
+def _talking(channel: Channel) -> bool:
+    bridge = channel.bridge
+    return bridge is not None and bridge.other(channel) is not None
+
