@@ -32,6 +32,7 @@ log = logging.getLogger(__name__)
 MAX_DATAGRAM = 65535  # the largest UDP payload; bigger messages must use TCP (§18.1.1)
 MAX_TCP_CONNECTIONS = 256  # a small office has tens of phones; the rest is an attack
 TCP_IDLE_S = 600.0  # phones keep TCP alive with CRLF pings or re-REGISTER well within this
+PORT_TRIES = 20  # port 0: UDP picks a free port, which TCP may hold for another program
 TCP_CONNECT_S = 10.0  # a provider that does not accept a connection within this is down
 SOCKET_BUFFER = 1 << 20  # room for a burst of datagrams while the loop is busy
 UDP_BATCH = 256
@@ -82,15 +83,23 @@ class SipTransport:
         """Listen on UDP and TCP at host:port (port 0: any free port, the same for both)."""
         loop = asyncio.get_running_loop()
         family = socket.AF_INET6 if ":" in host else socket.AF_INET
-        udp = socket.socket(family, socket.SOCK_DGRAM)
-        udp.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, SOCKET_BUFFER)
-        udp.bind((host, port))
-        udp.setblocking(False)
-        bound_port = udp.getsockname()[1]
+        for attempt in range(PORT_TRIES if port == 0 else 1):
+            udp = socket.socket(family, socket.SOCK_DGRAM)
+            udp.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, SOCKET_BUFFER)
+            udp.bind((host, port))
+            udp.setblocking(False)
+            bound_port = udp.getsockname()[1]
+            try:
+                self._tcp_server = await loop.create_server(
+                    lambda: _TcpConnection(self), host, bound_port, reuse_address=True)
+            except OSError:
+                udp.close()
+                if port != 0 or attempt == PORT_TRIES - 1:
+                    raise
+                continue  # the free UDP port is taken on TCP: another one
+            break
         self._udp = udp
         loop.add_reader(udp.fileno(), self._drain_udp)
-        self._tcp_server = await loop.create_server(
-            lambda: _TcpConnection(self), host, bound_port, reuse_address=True)
         self.local = (host, bound_port)
         return self.local
 
