@@ -154,6 +154,6 @@ class Channel(abc.ABC):
         self.cause = cause
         self.gone.set()
         if self.bridge is not None:
-            self.bridge.dissolve()
+            self.bridge.leave(self)
         call_event("hangup", channel=self.name, cause=cause.value)
         return True

@@ -235,20 +235,6 @@ async def test_a_busy_consult_and_a_flash_give_back_the_held_party() -> None:
         await talking(p101, p102)
 
 
-async def test_flash_during_an_answered_consult_drops_it_and_returns() -> None:
-    async with running_box() as box:
-        p101, p102 = await in_call(box, "101", "102")
-        p103 = await box.phone("103")
-        await flash(p102)
-        await dial(p102, "103")
-        await p103.offhook()
-        await wait(1)
-        await flash(p102)
-        await talking(p101, p102)
-        await wait(2)
-        assert (await p103.listen(3)).tone == "congestion"  # 102 left 103's call
-
-
 # ---------------------------------------------------------------------------------------------
 # with a SIP phone on the other end
 
@@ -289,3 +275,62 @@ async def test_an_analog_phone_transfers_a_sip_caller() -> None:
             await sip_call.hangup()
             await wait(3)
             assert (await p103.listen(3)).tone == "congestion"
+
+
+# ---------------------------------------------------------------------------------------------
+# 3-way calls
+
+
+async def three_way(box: Harness) -> tuple[VirtualPhone, VirtualPhone, VirtualPhone]:
+    """101 calls 102; 102 flashes, dials 103, 103 answers, 102 flashes: all three talk."""
+    p101, p102 = await in_call(box, "101", "102")
+    p103 = await box.phone("103")
+    await flash(p102)
+    await dial(p102, "103")
+    await p103.offhook()
+    await wait(1)
+    await flash(p102)
+    return p101, p102, p103
+
+
+async def test_flash_dial_flash_makes_a_three_way_call_where_no_one_hears_themselves() -> None:
+    async with running_box() as box:
+        p101, p102, p103 = await three_way(box)
+        await p101.say_tone(700, 1500)
+        await wait(1)
+        assert dominant_hz(await p102.recording(1.0)) == pytest.approx(700, abs=10)
+        assert dominant_hz(await p103.recording(1.0)) == pytest.approx(700, abs=10)
+        await wait(1)  # 101 has finished
+        await p103.say_tone(1200, 1500)
+        await wait(1)
+        heard_at_103 = await p103.recording(1.0)
+        assert dominant_hz(await p101.recording(1.0)) == pytest.approx(1200, abs=10)
+        assert dominant_hz(await p102.recording(1.0)) == pytest.approx(1200, abs=10)
+        # 103 said 1200 Hz: what it hears back is not its own voice.
+        rms = float(np.sqrt(np.mean(heard_at_103.astype(np.float64) ** 2)))
+        assert rms < 30
+
+
+async def test_a_flash_in_a_three_way_drops_the_last_party_added() -> None:
+    async with running_box() as box:
+        p101, p102, p103 = await three_way(box)
+        await flash(p102)
+        await wait(2)
+        assert (await p103.listen(3)).tone == "congestion"  # dropped: 103's call is over
+        await talking(p101, p102)
+
+
+async def test_when_the_host_hangs_up_the_other_two_talk_on() -> None:
+    async with running_box() as box:
+        p101, p102, p103 = await three_way(box)
+        await p102.onhook()
+        await wait(1)
+        await talking(p101, p103)
+
+
+async def test_when_one_guest_hangs_up_the_three_way_becomes_a_two_party_call() -> None:
+    async with running_box() as box:
+        p101, p102, p103 = await three_way(box)
+        await p101.onhook()
+        await wait(1)
+        await talking(p102, p103)

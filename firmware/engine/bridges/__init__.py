@@ -1,7 +1,8 @@
 """Bridges join channels. The core picks the kind by what the channels can do:
 two SIP legs sharing a codec are relayed packet for packet (`relay`); anything else is
-decoded and passed frame by frame (`pcm`). A leg on hold (or parked, or waiting for a
-transfer) is in a `HoldingBridge` of its own, hearing music or ringback (`holding`).
+decoded and passed frame by frame (`pcm`); three or more are mixed (`mixer`). A leg on
+hold (or parked, or waiting for a transfer) is in a `HoldingBridge` of its own, hearing
+music or ringback (`holding`).
 """
 
 from __future__ import annotations
@@ -9,12 +10,14 @@ from __future__ import annotations
 from typing import Protocol
 
 from firmware.engine.bridges.holding import HoldingBridge
+from firmware.engine.bridges.mixer import MixerBridge
 from firmware.engine.bridges.pcm import TwoPartyBridge
 from firmware.engine.bridges.relay import RelayBridge, can_relay
 from firmware.engine.channel import Channel
 from firmware.media.frames import Frame
 
-__all__ = ["Bridge", "HoldingBridge", "RelayBridge", "TwoPartyBridge", "make_bridge"]
+__all__ = ["Bridge", "HoldingBridge", "MixerBridge", "RelayBridge", "TwoPartyBridge",
+           "make_bridge"]
 
 
 class Bridge(Protocol):
@@ -23,6 +26,8 @@ class Bridge(Protocol):
     def other(self, channel: Channel) -> Channel | None: ...
 
     def forward(self, source: Channel, frame: Frame) -> None: ...
+
+    def leave(self, channel: Channel) -> None: ...
 
     def dissolve(self) -> None: ...
 

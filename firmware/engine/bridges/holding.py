@@ -26,7 +26,7 @@ class HoldingBridge:
                  why: str) -> None:
         previous = channel.bridge
         if previous is not None:
-            previous.dissolve()
+            previous.leave(channel)
         self.channel = channel
         self.source = source
         self.name = f"{why} {channel.name}"
@@ -47,6 +47,9 @@ class HoldingBridge:
 
     def forward(self, source: Channel, frame: Frame) -> None:
         """What the held leg says goes nowhere."""
+
+    def leave(self, channel: Channel) -> None:
+        self.dissolve()
 
     def dissolve(self) -> None:
         self._clock.discard(self)

@@ -33,6 +33,10 @@ class TwoPartyBridge:
         """Called on each tick with what `source`'s device captured."""
         (self.b if source is self.a else self.a).deliver(frame)
 
+    def leave(self, channel: Channel) -> None:
+        """A leg leaves a two-party call: the call is over for the other as well."""
+        self.dissolve()
+
     def dissolve(self) -> None:
         if self.a.bridge is self:
             self.a.bridge = None

@@ -74,6 +74,9 @@ class RelayBridge:
         """While decoding: what `source` captured is the other leg's audio."""
         self.other(source).deliver(frame)
 
+    def leave(self, channel: Channel) -> None:
+        self.dissolve()
+
     def dissolve(self) -> None:
         for ch in (self.a, self.b):
             ch.media.session.relay(None)  # type: ignore[attr-defined]

@@ -213,7 +213,8 @@ class FxsPort:
             self.line.set_linefeed(Linefeed.ACTIVE)
             self.state = PortState.IDLE
             self._sync_clock()
-        elif self.state is PortState.OFF_HOOK and asyncio.current_task() is not self._task:
+        elif self.state is PortState.OFF_HOOK and (
+                self._task is None or asyncio.current_task() is not self._task):
             self._start(f"cleared {self.name}", self._tones(self._treatment(cause)))
 
     def play_tone(self, tone: str | None) -> None:

@@ -1,4 +1,4 @@
-"""What people do in a call: hold, transfer (and, to come, 3-way, park, pickup, forward).
+"""What people do in a call: hold, transfer, 3-way (and, to come, park, pickup, forward).
 
 - `hold`: put a leg on hold (hold music), ring a holder back with the held call
 - `transfer`: blind transfer, with bounce-back when the target does not answer

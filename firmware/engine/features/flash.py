@@ -5,6 +5,7 @@
     TALKING      talks                              talks
     DIALLING     hears recall dial tone, dials      held: hold music
     CONSULTING   rings or talks to a third person   held: hold music
+    THREE_WAY    talks with both                    talks with both
     (on-hook)    the phone rings back               held, or ringback while a transfer rings
 
     in state     event                        what happens                          next
@@ -13,7 +14,10 @@
     DIALLING     ## + number (blind code)     held party sent there; you are done   -
     DIALLING     a number                     consult call placed                   CONSULTING
     DIALLING     hang up                      the held call rings you back          -
-    CONSULTING   flash                        consult dropped, back to the held     TALKING
+    CONSULTING   flash, consult answered      all three talk (3-way)                THREE_WAY
+    CONSULTING   flash, consult not answered  consult dropped, back to the held     TALKING
+    THREE_WAY    flash                        the last one added is dropped         TALKING
+    THREE_WAY    hang up                      the other two talk on                 -
     CONSULTING   hang up, consult answered    the two are joined (attended)         -
     CONSULTING   hang up, consult ringing     held hears ringback; joined on answer
                                               (semi-attended), else rings you back  -
@@ -29,7 +33,7 @@ from __future__ import annotations
 import enum
 from typing import TYPE_CHECKING
 
-from firmware.engine.bridges import make_bridge
+from firmware.engine.bridges import MixerBridge, make_bridge
 from firmware.engine.channel import Cause, Channel
 from firmware.engine.dialplan import Match
 from firmware.engine.features.hold import hold, play_ringback, ring_back
@@ -45,6 +49,7 @@ class FlashState(enum.Enum):
     TALKING = "talking"
     DIALLING = "dialling"
     CONSULTING = "consulting"
+    THREE_WAY = "three-way"
 
 
 class FlashCalls:
@@ -53,6 +58,7 @@ class FlashCalls:
         self.held: Channel | None = None
         self.state = FlashState.TALKING
         self._recall: Channel | None = None  # the held call to ring back once on-hook
+        self._added: Channel | None = None  # the 3-way's last party, dropped by a flash
 
     @property
     def engine(self) -> Engine:
@@ -68,10 +74,18 @@ class FlashCalls:
     def flash(self) -> bool:
         """A hook-flash while off-hook; False if it means nothing here (no call)."""
         held = self._held()
-        if held is not None:
-            self._retrieve(held)
-            return True
         mine = self.port.channel
+        if self.state is FlashState.THREE_WAY and isinstance(
+                mine.bridge if mine is not None else None, MixerBridge):
+            self._drop_last(mine)  # type: ignore[arg-type]
+            return True
+        if held is not None:
+            consulted = _partner(mine) if self.state is FlashState.CONSULTING else None
+            if consulted is not None and mine is not None:
+                self._three_way(held, mine, consulted)
+            else:
+                self._retrieve(held)
+            return True
         other = mine.bridge.other(mine) if mine is not None and mine.bridge is not None \
             else None
         if other is None:
@@ -133,6 +147,20 @@ class FlashCalls:
         make_bridge(held, leg)
         leg.session = self.port.start(f"call on {self.port.name}", self._talk(leg))
 
+    def _three_way(self, held: Channel, mine: FxsChannel, consulted: Channel) -> None:
+        self.held = None
+        self.state = FlashState.THREE_WAY
+        self._added = consulted
+        call_event("flash-3way", port=self.port.name, held=held.name, added=consulted.name)
+        MixerBridge([held, mine, consulted], self.engine.clock)
+
+    def _drop_last(self, mine: FxsChannel) -> None:
+        added, self._added = self._added, None
+        self.state = FlashState.TALKING
+        if added is not None and not added.gone.is_set():
+            call_event("flash-drop", port=self.port.name, dropped=added.name)
+            added.hangup()  # leaves the mixer: the two left talk on
+
     async def _talk(self, leg: FxsChannel) -> None:
         await leg.until_alone()
         await self.port.call_ended(leg, Cause.NORMAL_CLEARING)
@@ -183,6 +211,12 @@ class FlashCalls:
             rest = digits[len(code):]
             return Match.PARTIAL if rest == "" else plan.match(rest)
         return plan.match(digits)
+
+
+def _partner(channel: Channel | None) -> Channel | None:
+    """Who `channel` talks to in a two-party call, if it does."""
+    bridge = channel.bridge if channel is not None else None
+    return bridge.other(channel) if bridge is not None and channel is not None else None
 
 
 def _talking(channel: Channel) -> bool:
