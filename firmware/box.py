@@ -12,6 +12,7 @@ from pathlib import Path
 
 from firmware.config import BoardConfig, ConfigError, OfficeConfig, load_office, office_to_toml
 from firmware.credentials import resolve_secrets
+from firmware.engine.features.forward import SETTINGS_FILE, SettingsStore
 from firmware.engine.pbx import Engine
 from firmware.engine.sipua import SipUserAgent
 from firmware.runtime import Supervisor
@@ -75,7 +76,8 @@ class Box:
         loop = asyncio.get_running_loop()
         self.hal = load(board_spec(self.board_config), loop)
         await self.hal.start()
-        self.engine = Engine(self.office, self.hal.lines, self.supervisor, loop)
+        settings = SettingsStore(self.state_dir / SETTINGS_FILE)
+        self.engine = Engine(self.office, self.hal.lines, self.supervisor, loop, settings)
         self.sip = SipUserAgent(self.engine, self.office.sip,
                                 resolve_secrets(self.office, self.state_dir))
         self.engine.sip = self.sip

@@ -32,6 +32,15 @@ class FeaturesConfig(Model):
     """[features]: codes dialled in a call or after a hook-flash, and feature timeouts."""
 
     blind_transfer: Code = Field("##", description="+ number: transfer the other party there")
+    forward_all_on: Code = Field("*72", description="+ number: forward every call there")
+    forward_all_off: Code = "*73"
+    forward_busy_on: Code = Field("*90", description="+ number: forward calls when busy")
+    forward_busy_off: Code = "*91"
+    forward_no_answer_on: Code = Field(
+        "*52", description="+ number: forward calls not answered in the ring time")
+    forward_no_answer_off: Code = "*53"
+    dnd_on: Code = Field("*78", description="do not disturb: callers get busy (or forward)")
+    dnd_off: Code = "*79"
     transfer_ring_s: Wait = Field(
         30.0, description="an unanswered transfer comes back to the transferrer after this")
     recall_ring_s: Wait = Field(

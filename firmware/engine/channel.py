@@ -75,6 +75,8 @@ class Channel(abc.ABC):
         # A semi-attended transfer: whoever this leg was calling goes to `handed_to` on
         # answering (the transferrer hung up while the target rang).
         self.handed_to: Channel | None = None
+        self.forwards = 0  # how often a forward sent this call on (loops end)
+        self.forwarded_by: str | None = None  # the extension whose forward sent it on
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.name} {self.state.value}>"

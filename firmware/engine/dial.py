@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 
 from firmware.engine.bridges import make_bridge
 from firmware.engine.channel import Cause, Channel
+from firmware.engine.features.forward import forward
 from firmware.logs import call_event
 
 if TYPE_CHECKING:
@@ -23,12 +24,15 @@ if TYPE_CHECKING:
 async def dial_extension(engine: Engine, extension: ExtensionConfig, caller: Channel) -> Cause:
     if caller.party.number == extension.number:
         return Cause.USER_BUSY  # calling yourself: busy, whatever phone you call from
+    settings = engine.settings.get(extension.number)
+    if settings.forward_all is not None:
+        return await forward(engine, caller, extension.number, settings.forward_all, "all")
     devices = engine.devices_of(extension)
     free = [device for device in devices if device.available]
     call_event("call", channel=caller.name, to=extension.number, devices=len(devices),
-               free=len(free))
-    if not free:
-        return Cause.USER_BUSY
+               free=len(free), dnd=settings.dnd or None)
+    if not free or settings.dnd:
+        return await _busy(engine, caller, extension.number)
     legs = [device.claim() for device in free]
     for leg in legs:
         leg.ring(caller.party)
@@ -39,9 +43,15 @@ async def dial_extension(engine: Engine, extension: ExtensionConfig, caller: Cha
     try:
         winner = await first_answer(legs, ring_s)
         if winner is None:
+            for leg in legs:
+                leg.hangup()  # stop ringing before the call goes anywhere else
             if legs and all(leg.cause is Cause.USER_BUSY for leg in legs):
-                return Cause.USER_BUSY  # every phone said busy (a SIP phone's 486)
+                # every phone said busy (a SIP phone's 486)
+                return await _busy(engine, caller, extension.number)
             call_event("no-answer", channel=caller.name, to=extension.number)
+            target = settings.forward_no_answer
+            if target is not None and not caller.gone.is_set():
+                return await forward(engine, caller, extension.number, target, "no-answer")
             return Cause.NO_ANSWER
         for leg in legs:
             if leg is not winner:
@@ -55,6 +65,13 @@ async def dial_extension(engine: Engine, extension: ExtensionConfig, caller: Cha
         return Cause.NORMAL_CLEARING
     finally:
         release_legs(engine, legs)
+
+
+async def _busy(engine: Engine, caller: Channel, extension: str) -> Cause:
+    target = engine.settings.get(extension).forward_busy
+    if target is None:
+        return Cause.USER_BUSY
+    return await forward(engine, caller, extension, target, "busy")
 
 
 def hand_over(caller: Channel, to: Channel, answered: Channel) -> Cause:

@@ -26,7 +26,8 @@ if TYPE_CHECKING:
 
 async def dial_out(engine: Engine, route: RouteConfig, number: str, caller: Channel) -> Cause:
     trunk = engine.office.trunk(route.trunk)
-    if not caller.internal:
+    if not caller.internal and caller.forwarded_by is None:
+        # (a forward to an outside number was set by an office extension: it may go)
         call_event("outbound-refused", channel=caller.name, number=number,
                    why="not an office phone")
         return Cause.CALL_BARRED

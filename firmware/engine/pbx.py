@@ -20,6 +20,7 @@ from firmware.engine.channels.fxs import FxsPort
 from firmware.engine.clock import FrameClock
 from firmware.engine.dial import dial_extension
 from firmware.engine.dialplan import Destination, DialPlan
+from firmware.engine.features.forward import SettingsStore, change_setting
 from firmware.engine.outbound import dial_out
 from firmware.logs import call_event
 from firmware.media.tones import plan
@@ -39,8 +40,10 @@ class Engine:
         lines: dict[str, AnalogLine],
         supervisor: Supervisor,
         loop: asyncio.AbstractEventLoop,
+        settings: SettingsStore | None = None,
     ) -> None:
         self.supervisor = supervisor
+        self.settings = settings or SettingsStore()  # forwards and DND, per extension
         self.sip: SipUserAgent | None = None  # set by the box once SIP listens
         self.clock = FrameClock(loop, supervisor)
         self.devices = {
@@ -61,6 +64,7 @@ class Engine:
         for route in office.routes:
             dialplan.add_range(route.prefix, route.patterns(),
                                functools.partial(self._dial_out, route))
+        self._add_setting_codes(dialplan, office)
         self.dialplan = dialplan
         owners = {device: ext for ext in office.extensions for device in ext.devices}
         for name, port in self.devices.items():
@@ -82,6 +86,25 @@ class Engine:
             (self.office.line_settings(p).ring_timeout_s for p in ports),
             default=self.office.analog.ring_timeout_s,
         )
+
+    def _add_setting_codes(self, dialplan: DialPlan, office: OfficeConfig) -> None:
+        codes = office.features
+        for on, off, what in ((codes.forward_all_on, codes.forward_all_off, "forward_all"),
+                              (codes.forward_busy_on, codes.forward_busy_off, "forward_busy"),
+                              (codes.forward_no_answer_on, codes.forward_no_answer_off,
+                               "forward_no_answer")):
+            dialplan.add_code(on, functools.partial(self._setting, what))
+            dialplan.add(off, self._setting(what, None))
+        dialplan.add(codes.dnd_on, self._setting("dnd", True))
+        dialplan.add(codes.dnd_off, self._setting("dnd", False))
+
+    def _setting(self, what: str, value: str | bool | None) -> Destination:
+        return functools.partial(change_setting, self, what=what, value=value)
+
+    def dial_tone(self, extension: str | None) -> str:
+        """What a lifted analog phone hears: stutter dial tone while its calls go elsewhere."""
+        settings = self.settings.get(extension) if extension else None
+        return "stutter_dial" if settings is not None and settings.stutter else "dial"
 
     def _dial_out(self, route: RouteConfig, number: str) -> Destination:
         return functools.partial(dial_out, self, route, number)

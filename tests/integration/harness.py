@@ -64,7 +64,10 @@ async def tones_heard(phone: VirtualPhone, seconds: float, window: float = 1.5) 
 
 
 @asynccontextmanager
-async def running_box(toml: str | None = None) -> AsyncIterator[Harness]:
+async def running_box(toml: str | None = None,
+                      state_dir: Path | None = None) -> AsyncIterator[Harness]:
+    """A box on the virtual board; with `state_dir`, that one is used (and kept), as a box
+    restarting on the same SD card would."""
     board = load_board(SIM_BOARD)
     if toml is None:
         office = default_office(board).model_copy(
@@ -72,7 +75,7 @@ async def running_box(toml: str | None = None) -> AsyncIterator[Harness]:
     else:
         office = parse_office(toml, "office.toml", board)
     # A short directory: unix socket paths are limited to ~100 bytes.
-    state = Path(tempfile.mkdtemp(prefix="pbx-"))
+    state = state_dir or Path(tempfile.mkdtemp(prefix="pbx-"))
     box = Box(board, office, state)
     await box.start()
     client = await ControlClient(str(box.control_path)).connect()
@@ -81,4 +84,5 @@ async def running_box(toml: str | None = None) -> AsyncIterator[Harness]:
     finally:
         await client.close()
         await box.stop()
-        shutil.rmtree(state, ignore_errors=True)
+        if state_dir is None:
+            shutil.rmtree(state, ignore_errors=True)

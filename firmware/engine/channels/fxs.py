@@ -228,7 +228,7 @@ class FxsPort:
 
     async def _originate(self, channel: FxsChannel) -> None:
         call_event("offhook", port=self.name, ext=channel.party.number)
-        number = await self.collect_digits()
+        number = await self.collect_digits(self.engine.dial_tone(channel.party.number))
         if number is None:
             call_event("dial-timeout", port=self.name)
             cause = Cause.CONGESTION
