@@ -41,6 +41,8 @@ class FeaturesConfig(Model):
     forward_no_answer_off: Code = "*53"
     dnd_on: Code = Field("*78", description="do not disturb: callers get busy (or forward)")
     dnd_off: Code = "*79"
+    pickup: Code = Field("*8", description="answer a phone ringing in your pickup group")
+    directed_pickup: Code = Field("**", description="+ extension: answer that phone")
     transfer_ring_s: Wait = Field(
         30.0, description="an unanswered transfer comes back to the transferrer after this")
     recall_ring_s: Wait = Field(

@@ -185,6 +185,8 @@ class ExtensionConfig(Model):
     name: Annotated[StrictStr, Field(min_length=1, max_length=40), AfterValidator(_check_name)]
     devices: Annotated[tuple[Device, ...], Field(min_length=1)]
     secret: Secret | None = None  # SIP password; generated at first boot when left out
+    # *8 answers a phone ringing at an extension of the same group (everyone, by default).
+    pickup_group: Annotated[StrictStr, Field(pattern=r"^[a-z0-9_-]{1,32}$")] = "office"
 
 
 class OfficeConfig(Model):

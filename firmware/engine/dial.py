@@ -40,8 +40,12 @@ async def dial_extension(engine: Engine, extension: ExtensionConfig, caller: Cha
     ring_s = engine.ring_timeout(extension)
     if caller.ring_limit_s is not None:
         ring_s = min(ring_s, caller.ring_limit_s)
+    ringing = engine.ringing.offer(extension, caller)  # for *8 and ** pickup
     try:
-        winner = await first_answer(legs, ring_s)
+        winner = await first_answer(legs, ring_s, ringing.picked)
+        engine.ringing.withdraw(ringing, used_pickup=winner is not None and winner not in legs)
+        if winner is not None and winner not in legs:
+            winner.accept()  # a phone that picked the call up (a SIP phone gets its 200)
         if winner is None:
             for leg in legs:
                 leg.hangup()  # stop ringing before the call goes anywhere else
@@ -64,6 +68,7 @@ async def dial_extension(engine: Engine, extension: ExtensionConfig, caller: Cha
         await caller.until_alone()
         return Cause.NORMAL_CLEARING
     finally:
+        engine.ringing.withdraw(ringing)
         release_legs(engine, legs)
 
 
@@ -95,16 +100,26 @@ def release_legs(engine: Engine, legs: list[Channel]) -> None:
             engine.adopt(leg)
 
 
-async def first_answer(legs: list[Channel], ring_s: float) -> Channel | None:
-    """The first leg to answer within `ring_s` seconds, or None (no answer, all gone)."""
-    waits = [asyncio.ensure_future(leg.answered.wait()) for leg in legs]
+async def first_answer(legs: list[Channel], ring_s: float,
+                       picked: asyncio.Future[Channel] | None = None) -> Channel | None:
+    """The first leg to answer within `ring_s` seconds, or None (no answer, all gone).
+    With `picked`: a phone elsewhere that picked the call up counts as an answer (a leg
+    that answered at the same moment wins)."""
+    waits: list[asyncio.Future[object]] = [asyncio.ensure_future(leg.answered.wait())
+                                           for leg in legs]
     waits.append(asyncio.ensure_future(_all_gone(legs)))
     try:
-        await asyncio.wait(waits, timeout=ring_s, return_when=asyncio.FIRST_COMPLETED)
+        await asyncio.wait([*waits, *([picked] if picked is not None else [])],
+                           timeout=ring_s, return_when=asyncio.FIRST_COMPLETED)
     finally:
         for wait in waits:
             wait.cancel()
-    return next((leg for leg in legs if leg.answered.is_set() and not leg.gone.is_set()), None)
+    answered = next((leg for leg in legs if leg.answered.is_set() and not leg.gone.is_set()),
+                    None)
+    if answered is None and picked is not None and picked.done() and \
+            not picked.result().gone.is_set():
+        return picked.result()
+    return answered
 
 
 async def _all_gone(legs: list[Channel]) -> None:

@@ -21,6 +21,7 @@ from firmware.engine.clock import FrameClock
 from firmware.engine.dial import dial_extension
 from firmware.engine.dialplan import Destination, DialPlan
 from firmware.engine.features.forward import SettingsStore, change_setting
+from firmware.engine.features.pickup import RingingCalls, pickup
 from firmware.engine.outbound import dial_out
 from firmware.logs import call_event
 from firmware.media.tones import plan
@@ -44,6 +45,7 @@ class Engine:
     ) -> None:
         self.supervisor = supervisor
         self.settings = settings or SettingsStore()  # forwards and DND, per extension
+        self.ringing = RingingCalls()  # calls ringing now, for pickup
         self.sip: SipUserAgent | None = None  # set by the box once SIP listens
         self.clock = FrameClock(loop, supervisor)
         self.devices = {
@@ -97,6 +99,11 @@ class Engine:
             dialplan.add(off, self._setting(what, None))
         dialplan.add(codes.dnd_on, self._setting("dnd", True))
         dialplan.add(codes.dnd_off, self._setting("dnd", False))
+        dialplan.add(codes.pickup, functools.partial(pickup, self))
+        dialplan.add_code(codes.directed_pickup, self._directed_pickup)
+
+    def _directed_pickup(self, extension: str) -> Destination:
+        return functools.partial(pickup, self, extension=extension)
 
     def _setting(self, what: str, value: str | bool | None) -> Destination:
         return functools.partial(change_setting, self, what=what, value=value)

@@ -37,7 +37,8 @@ def read_wav(path: Path, *, max_seconds: float) -> npt.NDArray[np.int16]:
     missing, unreadable, foreign-format, empty or over-long file; `max_seconds` keeps one
     oversized file from eating the box's memory."""
     try:
-        with wave.open(str(path), "rb") as w:
+        # Our own file object: wave.open(str) leaves a noisy __del__ behind when it fails.
+        with open(path, "rb") as f, wave.open(f, "rb") as w:
             rate, channels, width = w.getframerate(), w.getnchannels(), w.getsampwidth()
             if (rate, channels, width) != (SAMPLE_RATE, 1, 2):
                 raise _refuse(path, f"{rate} Hz, {_channels(channels)}, {8 * width}-bit")
@@ -63,7 +64,7 @@ def read_wav(path: Path, *, max_seconds: float) -> npt.NDArray[np.int16]:
 def write_wav(path: Path, samples: npt.NDArray[np.int16], rate: int = SAMPLE_RATE) -> None:
     """Write mono 16-bit PCM; the same samples always give the same bytes (the wave module
     writes no dates or tool names), which the prompt build's reproducibility relies on."""
-    with wave.open(str(path), "wb") as w:
+    with open(path, "wb") as f, wave.open(f, "wb") as w:
         w.setnchannels(1)
         w.setsampwidth(2)
         w.setframerate(rate)
