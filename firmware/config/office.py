@@ -28,7 +28,7 @@ from pydantic import (
 )
 
 from firmware.config.board import BoardConfig, sorted_devices
-from firmware.config.features import FeaturesConfig
+from firmware.config.features import FeaturesConfig, feature_checks
 from firmware.config.model import Model, context_of, run_checks, validate
 from firmware.config.problems import ConfigError, Issue, fail, reject
 from firmware.config.reading import parse_toml, read_text
@@ -222,7 +222,8 @@ class OfficeConfig(Model):
 
 def _office_checks(data: Mapping[str, Any]) -> list[Issue]:
     """Checks that involve more than one value of an office config."""
-    return _hook_order(data) + _number_checks(data) + _device_checks(data) + trunk_checks(data)
+    return _hook_order(data) + _number_checks(data) + _device_checks(data) + trunk_checks(data) \
+        + feature_checks(data)
 
 
 def _valid(model: type[BaseModel], key: str, value: object) -> bool:

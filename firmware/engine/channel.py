@@ -17,7 +17,7 @@ import abc
 import asyncio
 import enum
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from firmware.logs import call_event
 from firmware.media.frames import Frame
@@ -77,6 +77,7 @@ class Channel(abc.ABC):
         self.handed_to: Channel | None = None
         self.forwards = 0  # how often a forward sent this call on (loops end)
         self.forwarded_by: str | None = None  # the extension whose forward sent it on
+        self.recall_to: Any = None  # the phone a parked or transferred call comes back to
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.name} {self.state.value}>"

@@ -11,8 +11,13 @@ from __future__ import annotations
 import asyncio
 import datetime
 import functools
+import logging
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
+
+import numpy as np
+import numpy.typing as npt
 
 from firmware.config import ExtensionConfig, OfficeConfig, RouteConfig
 from firmware.engine.channel import Cause, Channel, Party
@@ -21,12 +26,19 @@ from firmware.engine.clock import FrameClock
 from firmware.engine.dial import dial_extension
 from firmware.engine.dialplan import Destination, DialPlan
 from firmware.engine.features.forward import SettingsStore, change_setting
+from firmware.engine.features.park import ParkingLot, park_here, take_parked
 from firmware.engine.features.pickup import RingingCalls, pickup
 from firmware.engine.outbound import dial_out
 from firmware.logs import call_event
-from firmware.media.tones import plan
+from firmware.media.errors import MediaError
+from firmware.media.music import HoldMusic, office_music_samples
+from firmware.media.player import FrameSource
+from firmware.media.prompts import SHIPPED_DIR, PromptSet
+from firmware.media.tones import ToneGenerator, ToneSpec, plan
 from firmware.runtime import Supervisor
 from hal.interfaces import AnalogLine
+
+log = logging.getLogger(__name__)
 
 if TYPE_CHECKING:
     from firmware.engine.sipua import SipDevice, SipUserAgent
@@ -46,6 +58,7 @@ class Engine:
         self.supervisor = supervisor
         self.settings = settings or SettingsStore()  # forwards and DND, per extension
         self.ringing = RingingCalls()  # calls ringing now, for pickup
+        self.parking = ParkingLot()
         self.sip: SipUserAgent | None = None  # set by the box once SIP listens
         self.clock = FrameClock(loop, supervisor)
         self.devices = {
@@ -59,6 +72,7 @@ class Engine:
         they hear, who a lifted phone is) follows the new config."""
         self.office = office
         self.plan = plan(office.site.country)
+        self._load_sounds(office)
         self.timezone = ZoneInfo(office.site.timezone)
         dialplan = DialPlan()
         for ext in office.extensions:
@@ -73,6 +87,36 @@ class Engine:
             owner = owners.get(name)
             party = Party(owner.number, owner.name) if owner else None
             port.reconfigure(office.line_settings(name), party)
+
+    def _load_sounds(self, office: OfficeConfig) -> None:
+        """The prompts (shipped, and the office's own recordings) and the hold music. A
+        broken office file is logged and left out: the box speaks and plays without it."""
+        features = office.features
+        overrides = Path(features.prompts_dir) if features.prompts_dir else None
+        self.prompts = PromptSet.load(SHIPPED_DIR, overrides)
+        for problem in self.prompts.problems:
+            log.warning("prompts: %s", problem)
+        self._music: npt.NDArray[np.int16] | None = None
+        if features.hold_music:
+            try:
+                self._music = office_music_samples(Path(features.hold_music))
+            except MediaError as exc:
+                log.error("hold music %s not used (the built-in tune plays): %s",
+                          features.hold_music, exc)
+
+    def hold_music(self) -> HoldMusic:
+        return HoldMusic(self._music)
+
+    def announcement(self, keys: list[str], beeps: int = 0) -> tuple[FrameSource, float]:
+        """`keys` spoken, and how long that takes; without the prompts, `beeps` short
+        beeps (at least one) instead: the box runs without its prompt files."""
+        spoken = self.prompts.sequence(keys)
+        if spoken is not None:
+            return spoken, spoken.seconds
+        pitch = "+".join(f"{f:g}" for f in self.plan.dial.segments[0].freqs) or "425"
+        count = max(beeps, 1)
+        text = ",".join([f"!{pitch}/200,!0/200"] * count)
+        return ToneGenerator(ToneSpec.parse("beeps", text)), count * 0.4
 
     def devices_of(self, extension: ExtensionConfig) -> list[Device]:
         """Every phone of `extension`: its analog ports and its live SIP registrations."""
@@ -100,6 +144,10 @@ class Engine:
         dialplan.add(codes.dnd_on, self._setting("dnd", True))
         dialplan.add(codes.dnd_off, self._setting("dnd", False))
         dialplan.add(codes.pickup, functools.partial(pickup, self))
+        dialplan.add(codes.park, functools.partial(park_here, self))
+        dialplan.add(codes.park_code, functools.partial(park_here, self))
+        for slot in codes.park_numbers:
+            dialplan.add(slot, functools.partial(take_parked, self, slot))
         dialplan.add_code(codes.directed_pickup, self._directed_pickup)
 
     def _directed_pickup(self, extension: str) -> Destination:

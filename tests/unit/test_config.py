@@ -188,8 +188,8 @@ names = st.text(
 @st.composite
 def offices(draw: st.DrawFn) -> OfficeConfig:
     count = draw(st.integers(0, 4))
-    numbers = draw(st.lists(st.integers(100, 999), min_size=count, max_size=count,
-                            unique=True))
+    numbers = draw(st.lists(st.integers(100, 999).filter(lambda n: not 700 <= n <= 708),
+                            min_size=count, max_size=count, unique=True))  # the park lot
     extensions = [
         {"number": str(n), "name": draw(names), "devices": [f"fxs:{i + 1}", "sip"]}
         for i, n in enumerate(numbers)
@@ -1099,3 +1099,32 @@ def test_a_trunk_let_in_by_address_needs_no_password(sim: BoardConfig) -> None:
     text = textwrap.dedent(TRUNK).replace('secret = "from-the-provider"',
                                           'register = false\nalso_from = ["192.0.2.0/24"]')
     assert parse_office(text, "office.toml", sim).trunks[0].registers is False
+
+
+# --------------------------------------------------------------------------------------
+# [features]
+
+
+def test_feature_defaults_follow_the_reference_table() -> None:
+    features = parse_office("", "office.toml").features
+    assert (features.blind_transfer, features.forward_all_on, features.dnd_on,
+            features.pickup, features.park) == ("##", "*72", "*78", "*8", "700")
+    assert features.park_numbers == [str(n) for n in range(701, 709)]
+
+
+@pytest.mark.parametrize(("text", "key", "message"), [
+    ('[[extension]]\nnumber = "701"\nname = "A"\ndevices = ["sip"]\n', "extension[0].number",
+     "clashes with the call park number 701"),
+    ('[[extension]]\nnumber = "70"\nname = "A"\ndevices = ["sip"]\n', "extension[0].number",
+     "clashes with the call park number 700"),
+    ('[features]\noperator = "150"\n', "features.operator", "150 is not an extension"),
+    ('[features]\nforward_all_on = "72"\n', "features.forward_all_on", "not a feature code"),
+])
+def test_feature_mistakes_are_named(text: str, key: str, message: str) -> None:
+    assert message in one(office_problems(text), key).message
+
+
+def test_moving_the_park_lot_frees_its_numbers() -> None:
+    text = ('[features]\npark = "800"\n'
+            '[[extension]]\nnumber = "701"\nname = "A"\ndevices = ["sip"]\n')
+    assert parse_office(text, "office.toml").features.park_numbers[0] == "801"

@@ -162,7 +162,7 @@ class SipChannel(Channel):
         after every re-INVITE: a relay bridge checks whether it may still relay."""
         if held != self.held:
             self.held = held
-            self._music = HoldMusic() if held else None
+            self._music = self.ua.engine.hold_music() if held else None
             call_event("hold" if held else "resume", channel=self.name)
         update = getattr(self.bridge, "update", None)
         if update is not None:

@@ -30,6 +30,7 @@ party's call no longer involves the old one), so the sessions of the old legs en
 
 from __future__ import annotations
 
+import asyncio
 import enum
 from typing import TYPE_CHECKING
 
@@ -37,6 +38,7 @@ from firmware.engine.bridges import MixerBridge, make_bridge
 from firmware.engine.channel import Cause, Channel
 from firmware.engine.dialplan import Match
 from firmware.engine.features.hold import hold, play_ringback, ring_back
+from firmware.engine.features.park import slot_announcement, slot_beeps
 from firmware.engine.features.transfer import blind_transfer
 from firmware.logs import call_event
 
@@ -177,6 +179,10 @@ class FlashCalls:
         if number is None:
             self._retrieve(held)  # nothing dialled in time: back to the held party
             return
+        features = self.engine.office.features
+        if number in (features.park, features.park_code):
+            await self._park(leg, held)
+            return
         if number.startswith(code):
             self.held = None
             self.state = FlashState.TALKING
@@ -187,6 +193,22 @@ class FlashCalls:
             await self.port.call_ended(leg, Cause.NORMAL_CLEARING)
             return
         await self._consult(leg, number)
+
+    async def _park(self, leg: FxsChannel, held: Channel) -> None:
+        """Park the held call; the parker hears the slot (or that the lot is full, and
+        gets the call back)."""
+        slot = self.engine.parking.park(self.engine, held, self.port)
+        keys = slot_announcement(self.engine, slot)
+        beeps = slot_beeps(self.engine, slot) if slot is not None else 3
+        source, seconds = self.engine.announcement(keys, beeps)
+        self.port.play(source)
+        await asyncio.sleep(seconds + 0.5)
+        if slot is None:
+            self._retrieve(held)
+            return
+        self.held = None
+        self.state = FlashState.TALKING
+        await self.port.call_ended(leg, Cause.NORMAL_CLEARING)
 
     async def _consult(self, leg: FxsChannel, number: str) -> None:
         self.state = FlashState.CONSULTING

@@ -15,7 +15,6 @@ from firmware.engine.bridges import HoldingBridge, make_bridge
 from firmware.engine.channel import Cause, Channel
 from firmware.engine.dial import release_legs
 from firmware.logs import call_event
-from firmware.media.music import HoldMusic
 from firmware.media.tones import ToneGenerator
 
 if TYPE_CHECKING:
@@ -25,7 +24,7 @@ if TYPE_CHECKING:
 
 def hold(engine: Engine, channel: Channel) -> HoldingBridge:
     """`channel` leaves its bridge and hears hold music."""
-    return HoldingBridge(channel, HoldMusic(), engine.clock, "hold")
+    return HoldingBridge(channel, engine.hold_music(), engine.clock, "hold")
 
 
 def play_ringback(engine: Engine, channel: Channel) -> None:
@@ -35,22 +34,25 @@ def play_ringback(engine: Engine, channel: Channel) -> None:
         bridge.play(ToneGenerator(engine.plan.tone("ringback")))
 
 
-def play_music(channel: Channel) -> None:
+def play_music(engine: Engine, channel: Channel) -> None:
     bridge = channel.bridge
     if isinstance(bridge, HoldingBridge):
-        bridge.play(HoldMusic())
+        bridge.play(engine.hold_music())
 
 
-async def ring_back(engine: Engine, port: FxsPort, held: Channel, ring_s: float) -> bool:
+async def ring_back(engine: Engine, port: FxsPort, held: Channel, ring_s: float,
+                    *, release: bool = True) -> bool:
     """Ring `port` with the held call for up to `ring_s`; True if it was answered (the call
-    then goes on here until it ends). Unanswered, the held party is released."""
+    then goes on here until it ends). Unanswered, the held party is released (unless
+    `release` is False: it stays on hold for the caller to send elsewhere)."""
     if held.gone.is_set():
         return False
     if not port.available:
         call_event("recall-failed", port=port.name, held=held.name, why="busy")
-        held.hangup(Cause.USER_BUSY)
+        if release:
+            held.hangup(Cause.USER_BUSY)
         return False
-    play_music(held)
+    play_music(engine, held)
     leg = port.claim()
     call_event("recall", port=port.name, held=held.name)
     leg.ring(held.party)
@@ -60,7 +62,8 @@ async def ring_back(engine: Engine, port: FxsPort, held: Channel, ring_s: float)
         if not leg.answered.is_set() or leg.gone.is_set() or held.gone.is_set():
             if not held.gone.is_set():
                 call_event("recall-failed", port=port.name, held=held.name, why="no answer")
-                held.hangup(Cause.NO_ANSWER)
+                if release:
+                    held.hangup(Cause.NO_ANSWER)
             return False
         held.indicate(None)
         make_bridge(held, leg)

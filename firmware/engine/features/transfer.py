@@ -25,6 +25,7 @@ async def blind_transfer(engine: Engine, held: Channel, number: str,
     call_event("transfer", channel=held.name, to=number, kind="blind")
     play_ringback(engine, held)
     held.ring_limit_s = features.transfer_ring_s
+    held.recall_to = back_to  # a transfer to the park number: the recall comes here
     try:
         cause = await engine.route(held, number)
     finally:
