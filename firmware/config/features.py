@@ -44,6 +44,8 @@ class FeaturesConfig(Model):
     forward_no_answer_off: Code = "*53"
     dnd_on: Code = Field("*78", description="do not disturb: callers get busy (or forward)")
     dnd_off: Code = "*79"
+    no_call_waiting: Code = Field("*70", description="before dialling: no call waiting "
+                                  "during this call")
     pickup: Code = Field("*8", description="answer a phone ringing in your pickup group")
     directed_pickup: Code = Field("**", description="+ extension: answer that phone")
     park: Number = Field("700", description="after a flash: park the held call")

@@ -146,6 +146,8 @@ class LineSettings(Model):
     reorder_s: Seconds = Field(30.0, description="reorder this long, then the howler")
     ring_timeout_s: Seconds = Field(30.0, description="an unanswered call stops ringing")
     callerid: bool = Field(True, strict=True, description="send caller ID to this line")
+    call_waiting: bool = Field(True, strict=True,
+                               description="a second call beeps instead of getting busy")
 
 
 class LineOverride(Model):
@@ -161,6 +163,7 @@ class LineOverride(Model):
     reorder_s: Seconds | None = None
     ring_timeout_s: Seconds | None = None
     callerid: Annotated[bool, Field(strict=True)] | None = None
+    call_waiting: Annotated[bool, Field(strict=True)] | None = None
 
 
 PortKey = Annotated[StrictStr, AfterValidator(_check_port_key)]

@@ -66,6 +66,7 @@ class Channel(abc.ABC):
         self._bridge: Bridge | None = None
         self._alone = asyncio.Event()
         self._alone.set()
+        self._joined = asyncio.Event()
         self.session: asyncio.Task[object] | None = None
         # An office phone (an analog port, a phone that authenticated as an extension), not
         # a call from outside: only these may use the office's outside lines.
@@ -91,8 +92,22 @@ class Channel(abc.ABC):
         self._bridge = bridge
         if bridge is None:
             self._alone.set()
+            self._joined.clear()
         else:
             self._alone.clear()
+            self._joined.set()
+
+    async def until_bridged(self) -> None:
+        """Until this leg is in a bridge (its caller's session joins an answered leg a
+        moment after the answer), or gone."""
+        while self._bridge is None and not self.gone.is_set():
+            waits = [asyncio.ensure_future(self._joined.wait()),
+                     asyncio.ensure_future(self.gone.wait())]
+            try:
+                await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
+            finally:
+                for wait in waits:
+                    wait.cancel()
 
     async def until_alone(self) -> None:
         """Until this leg is in no bridge, or gone. A leg moved from one bridge to another

@@ -25,6 +25,7 @@ from firmware.engine.channel import Cause, Channel, ChannelState, Party
 from firmware.engine.channels.fxs_ringer import ring_with_callerid
 from firmware.engine.dialplan import Match
 from firmware.engine.features.flash import FlashCalls
+from firmware.engine.features.waiting import CallWaiting
 from firmware.logs import call_event
 from firmware.media.dtmf import DtmfDetector
 from firmware.media.frames import Frame, silence
@@ -49,6 +50,7 @@ TREATMENT: dict[Cause, tuple[str, ...]] = {
 }
 
 ANNOUNCEMENT_PAUSE_S = 1.0
+KEY_RELEASE_S = 0.3  # a DTMF key press lasts 40-200 ms (REFERENCE.md, "DTMF"); then some
 
 _leg_numbers = itertools.count(1)
 
@@ -111,6 +113,7 @@ class FxsPort:
         self._call_detector: DtmfDetector | None = None  # in a call with a SIP peer
         self._digits: asyncio.Queue[str] = asyncio.Queue()
         self.flash = FlashCalls(self)
+        self.waiting = CallWaiting(self)
         line.configure(hook_timing(settings))
         line.set_listener(self._on_line_event)
         line.set_linefeed(Linefeed.ACTIVE)
@@ -125,15 +128,21 @@ class FxsPort:
 
     @property
     def available(self) -> bool:
-        return self.state is PortState.IDLE and not self.line.off_hook
+        idle = self.state is PortState.IDLE and not self.line.off_hook
+        return idle or self.waiting.possible()
 
     def claim(self) -> FxsChannel:
-        """A new leg towards this phone (the engine is about to ring it)."""
+        """A new leg towards this phone (the engine is about to ring it): it rings, or, in a
+        call, waits (call waiting)."""
         if not self.available:
             raise RuntimeError(f"{self.name} is not free")
+        leg = FxsChannel(self, Party(None, None))
+        if self.state is PortState.OFF_HOOK:
+            self.waiting.leg = leg  # rung by ring() as a waiting call
+            return leg
         self.state = PortState.RINGING
-        self.channel = FxsChannel(self, Party(None, None))
-        return self.channel
+        self.channel = leg
+        return leg
 
     # -- what the person does --------------------------------------------------------
 
@@ -186,6 +195,14 @@ class FxsPort:
         call_event("onhook", port=self.name)
         if channel is not None and not keep:
             channel.device_hangup()
+        self.waiting.off_this_call = False
+        waiting, caller = self.waiting.leg, self.waiting.caller
+        self.waiting.take()
+        if waiting is not None and caller is not None and not waiting.gone.is_set():
+            self.state = PortState.RINGING  # the waiting call rings the phone now
+            self.channel = waiting
+            self.start_ringing(waiting, caller)
+            return
         self.flash.put_down()
 
     def _digit(self, digit: str) -> None:
@@ -195,6 +212,9 @@ class FxsPort:
     # -- what the engine asks --------------------------------------------------------
 
     def start_ringing(self, channel: FxsChannel, caller: Party) -> None:
+        if channel is self.waiting.leg:
+            self.waiting.offer(channel, caller)
+            return
         channel.state = ChannelState.RINGING
         call_event("ring", port=self.name, caller=caller.number, name=caller.name)
         callerid = caller if self.settings.callerid else None
@@ -202,6 +222,8 @@ class FxsPort:
 
     def leg_cleared(self, channel: FxsChannel, cause: Cause) -> None:
         """The box cleared `channel`: stop ringing, or tell a lifted phone the call is over."""
+        if self.waiting.gone(channel):
+            return
         if self.channel is not channel:
             return
         self.channel = None
@@ -228,7 +250,17 @@ class FxsPort:
 
     async def _originate(self, channel: FxsChannel) -> None:
         call_event("offhook", port=self.name, ext=channel.party.number)
-        number = await self.collect_digits(self.engine.dial_tone(channel.party.number))
+        tone = self.engine.dial_tone(channel.party.number)
+        no_waiting = self.engine.office.features.no_call_waiting
+        number = await self.collect_digits(tone, _with_code(self.engine.dialplan.match,
+                                                            no_waiting))
+        if number == no_waiting:  # *70: this call without call waiting; dial it now
+            self.waiting.off_this_call = True
+            call_event("call-waiting-off", port=self.name)
+            # Dial tone again once the last key's tone is over: a fresh DTMF detector
+            # would take the tail of that tone for one more digit.
+            await asyncio.sleep(KEY_RELEASE_S)
+            number = await self.collect_digits(tone)
         if number is None:
             call_event("dial-timeout", port=self.name)
             cause = Cause.CONGESTION
@@ -255,10 +287,14 @@ class FxsPort:
         assert self.party is not None
         leg = FxsChannel(self, self.party)
         leg.state = ChannelState.UP
+        return self.switch_to(leg)
+
+    def switch_to(self, leg: FxsChannel) -> FxsChannel:
+        """Make `leg` the phone's leg now (a new one, or a waiting call it answers)."""
         self.play(None)
         self.state = PortState.OFF_HOOK
         old, self.channel = self.channel, leg
-        if old is not None:
+        if old is not None and old is not leg:
             old.hangup()
         return leg
 
@@ -359,6 +395,8 @@ class FxsPort:
                 self.play(None)
         else:
             frame = self.peer_frame if self.peer_frame is not None else silence()
+            if self.waiting.sounding:
+                frame = self.waiting.overlay(frame)
         self.peer_frame = None
         self.line.write_frame(frame)
 
@@ -376,3 +414,15 @@ class FxsPort:
             self.state = PortState.IDLE
             self.line.set_linefeed(Linefeed.ACTIVE)
             self._sync_clock()
+
+
+def _with_code(match: Callable[[str], Match], code: str) -> Callable[[str], Match]:
+    """`match`, with `code` (dialled before a number) complete on its own."""
+    def matcher(digits: str) -> Match:
+        if digits == code:
+            return Match.COMPLETE
+        found = match(digits)
+        if code.startswith(digits):
+            return Match.PARTIAL if found in (Match.NONE, Match.PARTIAL) else Match.AMBIGUOUS
+        return found
+    return matcher

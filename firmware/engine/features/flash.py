@@ -18,6 +18,9 @@
     CONSULTING   flash, consult not answered  consult dropped, back to the held     TALKING
     THREE_WAY    flash                        the last one added is dropped         TALKING
     THREE_WAY    hang up                      the other two talk on                 -
+    TALKING      flash, a call waiting        the call held, the waiting one talks  SWAPPING
+    SWAPPING     flash                        the two calls change places           SWAPPING
+    SWAPPING     hang up                      the held call rings you back          -
     CONSULTING   hang up, consult answered    the two are joined (attended)         -
     CONSULTING   hang up, consult ringing     held hears ringback; joined on answer
                                               (semi-attended), else rings you back  -
@@ -52,6 +55,7 @@ class FlashState(enum.Enum):
     DIALLING = "dialling"
     CONSULTING = "consulting"
     THREE_WAY = "three-way"
+    SWAPPING = "swapping"  # two calls, one held (call waiting answered)
 
 
 class FlashCalls:
@@ -77,6 +81,12 @@ class FlashCalls:
         """A hook-flash while off-hook; False if it means nothing here (no call)."""
         held = self._held()
         mine = self.port.channel
+        if self.port.waiting.leg is not None and held is None and mine is not None:
+            self._answer_waiting(mine)
+            return True
+        if self.state is FlashState.SWAPPING and held is not None:
+            self._swap(mine, held)
+            return True
         if self.state is FlashState.THREE_WAY and isinstance(
                 mine.bridge if mine is not None else None, MixerBridge):
             self._drop_last(mine)  # type: ignore[arg-type]
@@ -102,6 +112,9 @@ class FlashCalls:
         self.held = None
         self.state = FlashState.TALKING
         if held is None:
+            return False
+        if state is FlashState.SWAPPING:  # two calls: this one ends, the held one rings
+            self._recall = held
             return False
         bridge = mine.bridge
         other = bridge.other(mine) if bridge is not None else None
@@ -149,6 +162,29 @@ class FlashCalls:
         make_bridge(held, leg)
         leg.session = self.port.start(f"call on {self.port.name}", self._talk(leg))
 
+    def _answer_waiting(self, mine: FxsChannel) -> None:
+        other = _partner(mine)
+        waiting = self.port.waiting.take()
+        assert waiting is not None
+        if other is not None:
+            hold(self.engine, other)
+            self.held = other
+        self.state = FlashState.SWAPPING
+        call_event("flash-answer-waiting", port=self.port.name, held=getattr(other, "name", None))
+        self.port.switch_to(waiting)
+        waiting.answer()  # the waiting caller's session joins them
+        waiting.session = self.port.start(f"call on {self.port.name}", self._talk(waiting))
+
+    def _swap(self, mine: FxsChannel | None, held: Channel) -> None:
+        other = _partner(mine)
+        if other is not None:
+            hold(self.engine, other)
+        self._retrieve(held)
+        if other is not None:
+            self.held = other
+            self.state = FlashState.SWAPPING
+        call_event("flash-swap", port=self.port.name, now=held.name)
+
     def _three_way(self, held: Channel, mine: FxsChannel, consulted: Channel) -> None:
         self.held = None
         self.state = FlashState.THREE_WAY
@@ -164,6 +200,7 @@ class FlashCalls:
             added.hangup()  # leaves the mixer: the two left talk on
 
     async def _talk(self, leg: FxsChannel) -> None:
+        await leg.until_bridged()
         await leg.until_alone()
         await self.port.call_ended(leg, Cause.NORMAL_CLEARING)
 
