@@ -1,17 +1,22 @@
-"""Blind transfer: the held party is sent to a number; nobody answering sends it back.
+"""Transfers, whoever asks for them (an analog flash sequence, a SIP phone's REFER).
 
-The held party hears ringback while the target rings (for at most the office's
-`[features] transfer_ring_s`, or the target's own ring time if shorter). Answered, the
-two talk and the transferrer is out of the call. Busy, unanswered or no such number, the
-call comes back: it rings the transferrer's phone ("bounce back"), never a dead end.
+Blind: the held party is sent to a number and hears ringback while the target rings (for
+at most the office's `[features] transfer_ring_s`, or the target's own ring time if
+shorter). Answered, the two talk and the transferrer is out of the call. Busy, unanswered
+or no such number, the call comes back to the transferrer ("bounce back"): its analog
+port rings, or its extension (every phone of it), never a dead end.
+
+Attended: the transferrer talks to both in two calls; the two others are joined and the
+transferrer's two legs end.
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from firmware.engine.bridges import make_bridge
 from firmware.engine.channel import Cause, Channel
-from firmware.engine.features.hold import play_ringback, ring_back
+from firmware.engine.features.hold import play_music, play_ringback, ring_back
 from firmware.logs import call_event
 
 if TYPE_CHECKING:
@@ -20,7 +25,9 @@ if TYPE_CHECKING:
 
 
 async def blind_transfer(engine: Engine, held: Channel, number: str,
-                         back_to: FxsPort | None) -> Cause:
+                         back_to: FxsPort | str | None) -> Cause:
+    """`held` (in a holding bridge) to `number`; back to `back_to` (a port, or an
+    extension number) if nobody answers."""
     features = engine.office.features
     call_event("transfer", channel=held.name, to=number, kind="blind")
     play_ringback(engine, held)
@@ -34,8 +41,40 @@ async def blind_transfer(engine: Engine, held: Channel, number: str,
     if held.gone.is_set() or cause is Cause.NORMAL_CLEARING:
         return cause  # it was answered, and that call is over
     call_event("transfer-failed", channel=held.name, to=number, cause=cause.value)
-    if back_to is not None:
+    if isinstance(back_to, str):
+        play_music(engine, held)
+        held.ring_limit_s = features.recall_ring_s
+        try:
+            back = await engine.route(held, back_to)
+        finally:
+            held.ring_limit_s = None
+            held.indicate(None)
+        if back is not Cause.NORMAL_CLEARING and not held.gone.is_set():
+            held.hangup(back)
+    elif back_to is not None:
         await ring_back(engine, back_to, held, features.recall_ring_s)
     else:
         held.hangup(cause)
     return cause
+
+
+def attended_transfer(first: Channel, second: Channel) -> bool:
+    """The transferrer's two legs `first` and `second`: whoever each talks to are joined,
+    and the two legs end. False (nothing changed) unless both are in two-party calls."""
+    a, b = _partner(first), _partner(second)
+    if a is None or b is None or a is b:
+        return False
+    for leg in (first, second):
+        bridge = leg.bridge
+        if bridge is not None:
+            bridge.dissolve()
+    make_bridge(a, b)
+    call_event("transfer", channel=a.name, to=b.name, kind="attended")
+    first.hangup()
+    second.hangup()
+    return True
+
+
+def _partner(leg: Channel) -> Channel | None:
+    bridge = leg.bridge
+    return bridge.other(leg) if bridge is not None else None
