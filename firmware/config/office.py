@@ -148,6 +148,8 @@ class LineSettings(Model):
     callerid: bool = Field(True, strict=True, description="send caller ID to this line")
     call_waiting: bool = Field(True, strict=True,
                                description="a second call beeps instead of getting busy")
+    flash_style: Literal["us", "r-key"] = Field(
+        "us", description='"r-key": R then 1-4 picks what to do with two calls')
 
 
 class LineOverride(Model):
@@ -164,6 +166,7 @@ class LineOverride(Model):
     ring_timeout_s: Seconds | None = None
     callerid: Annotated[bool, Field(strict=True)] | None = None
     call_waiting: Annotated[bool, Field(strict=True)] | None = None
+    flash_style: Literal["us", "r-key"] | None = None
 
 
 PortKey = Annotated[StrictStr, AfterValidator(_check_port_key)]

@@ -223,7 +223,7 @@ class SipUserAgent:
     def _on_timer(self) -> None:
         self._run(self.layer.on_timer(self.loop.time()))
 
-    def _respond(self, tx: ServerTransaction, response: Response) -> None:
+    def respond(self, tx: ServerTransaction, response: Response) -> None:
         _stamp_via(response, tx.peer)  # type: ignore[arg-type]
         if response.status > 100 and response.to_tag is None:
             # §8.2.6.2: a UAS tags To in every response but 100 Trying.
@@ -243,16 +243,16 @@ class SipUserAgent:
         tx = self.layer.create_server(request, source, now)
         if not self._addressed_to_us(request):
             # With a domain set, the box serves that domain only (it is no open proxy).
-            self._respond(tx, make_response(request, 404, "Not Here"))
+            self.respond(tx, make_response(request, 404, "Not Here"))
             return
         if request.method == "REGISTER":
             response = self.registrar.register(request, source, now)
             if response.status == 200:  # a phone that registers again is back
                 self.unreachable -= {k for k in self.unreachable
                                      if k[0] == getattr(request.to.uri, "user", None)}
-            self._respond(tx, response)
+            self.respond(tx, response)
         elif request.method == "OPTIONS":
-            self._respond(tx, make_response(request, 200, headers=[("Allow", ALLOW),
+            self.respond(tx, make_response(request, 200, headers=[("Allow", ALLOW),
                                                                    ("Accept", "application/sdp")]))
         elif request.method == "INVITE" and request.to_tag is None:
             assert isinstance(tx, ServerInviteTransaction)
@@ -260,19 +260,19 @@ class SipUserAgent:
         elif request.method in ("INVITE", "BYE"):
             self._in_dialog(request, tx)
         else:
-            self._respond(tx, make_response(request, 405, headers=[("Allow", ALLOW)]))
+            self.respond(tx, make_response(request, 405, headers=[("Allow", ALLOW)]))
 
     def _cancel(self, request: Request, source: Address, now: float) -> None:
         tx = self.layer.create_server(request, source, now)
         invite_tx = self.layer.find_invite_server(request)
         channel = self._by_server.get(invite_tx) if invite_tx is not None else None
         if channel is None:
-            self._respond(tx, make_response(request, 481))
+            self.respond(tx, make_response(request, 481))
             return
-        self._respond(tx, make_response(request, 200))
+        self.respond(tx, make_response(request, 200))
         if not channel.final_sent:
             channel.final_sent = True
-            self._respond(invite_tx, self._final(channel, 487))  # type: ignore[arg-type]
+            self.respond(invite_tx, self._final(channel, 487))  # type: ignore[arg-type]
         call_event("cancel", channel=channel.name)
         channel.gone_by_phone(Cause.NORMAL_CLEARING)
 
@@ -284,11 +284,11 @@ class SipUserAgent:
             return
         outcome = self.auth.check(request, source.host, now)
         if outcome.verdict is Verdict.CHALLENGE:
-            self._respond(tx, make_response(request, 401, headers=outcome.challenge_headers))
+            self.respond(tx, make_response(request, 401, headers=outcome.challenge_headers))
             return
         caller = self.engine.office.extension(outcome.user or "")
         if outcome.verdict is not Verdict.OK or caller is None or "sip" not in caller.devices:
-            self._respond(tx, make_response(request, 403))
+            self.respond(tx, make_response(request, 403))
             return
         number = getattr(request.uri, "user", None) or ""
         channel = self._inbound_channel(
@@ -314,7 +314,7 @@ class SipUserAgent:
         extension = next((e for n in called if n and (e := link.config.destination(n))), None)
         if extension is None:
             call_event("trunk-unknown-number", trunk=link.name, to=called[0] or called[1])
-            self._respond(tx, make_response(request, 404))
+            self.respond(tx, make_response(request, 404))
             return
         who = request.from_
         party = Party(getattr(who.uri, "user", None), who.display_name or None)
@@ -333,11 +333,11 @@ class SipUserAgent:
             offer = SessionDescription.parse(request.body)
             media = self._media(local_ip)
         except SdpError as exc:
-            self._respond(tx, make_response(request, exc.status, str(exc)))
+            self.respond(tx, make_response(request, exc.status, str(exc)))
             return None
         except MediaError as exc:
             log.error("no RTP port for a call from %s: %s", source, exc)
-            self._respond(tx, make_response(request, 503))
+            self.respond(tx, make_response(request, 503))
             return None
         try:
             ids = self._sdp_ids()
@@ -345,7 +345,7 @@ class SipUserAgent:
             media.start(negotiated(offer, answer, we_offered=False))
         except SdpError as exc:
             media.close()
-            self._respond(tx, make_response(request, exc.status, str(exc)))
+            self.respond(tx, make_response(request, exc.status, str(exc)))
             return None
         channel = make(media)
         channel.sdp_session = ids["session_id"], ids["version"]
@@ -371,13 +371,13 @@ class SipUserAgent:
         channel = self._calls.get((request.call_id, request.to_tag or ""))
         dialog = channel.dialog if channel is not None else None
         if channel is None or dialog is None:
-            self._respond(tx, make_response(request, 481))
+            self.respond(tx, make_response(request, 481))
             return
         if not dialog.accept_request(request):
-            self._respond(tx, make_response(request, 500, "CSeq out of order"))
+            self.respond(tx, make_response(request, 500, "CSeq out of order"))
             return
         if request.method == "BYE":
-            self._respond(tx, make_response(request, 200))
+            self.respond(tx, make_response(request, 200))
             call_event("bye", channel=channel.name, by="phone")
             channel.gone_by_phone(Cause.NORMAL_CLEARING)
             return
@@ -391,13 +391,13 @@ class SipUserAgent:
                                  channel.media.session.port, **self._next_sdp(channel))
             channel.media.start(negotiated(offer, answer, we_offered=False))
         except SdpError as exc:
-            self._respond(tx, make_response(request, exc.status, str(exc)))
+            self.respond(tx, make_response(request, exc.status, str(exc)))
             return
         call_event("reinvite", channel=channel.name, hold=offer.on_hold)
         channel.set_held(offer.on_hold)
         response = make_response(request, 200, to_tag=channel.local_tag)
         response.headers.add("Contact", self.contact(channel.peer))  # §13.3.1.4: a 2xx has one
-        self._respond(tx, self._with_sdp(response, answer))
+        self.respond(tx, self._with_sdp(response, answer))
 
     # -- what the engine asks of inbound calls -----------------------------------------
 
@@ -409,7 +409,7 @@ class SipUserAgent:
         response.headers.add("Contact", self.contact(channel.peer))
         if status == 183 and channel.answer_sdp is not None:
             self._with_sdp(response, channel.answer_sdp)
-        self._respond(channel.server_tx, response)
+        self.respond(channel.server_tx, response)
 
     def accept_call(self, channel: SipChannel) -> None:
         assert channel.server_tx is not None and channel.invite is not None
@@ -420,17 +420,17 @@ class SipUserAgent:
         self._with_sdp(response, channel.answer_sdp)
         channel.final_sent = True
         channel.dialog = Dialog.from_uas(channel.invite, response)
-        self._respond(channel.server_tx, response)
+        self.respond(channel.server_tx, response)
 
     def release(self, channel: SipChannel, cause: Cause) -> None:
         """The engine cleared `channel`: refuse, cancel or hang up, as the call stands."""
         if channel.inbound and not channel.final_sent:
             channel.final_sent = True
             assert channel.server_tx is not None
-            self._respond(channel.server_tx, self._final(channel,
+            self.respond(channel.server_tx, self._final(channel,
                                                          STATUS_FOR_CAUSE.get(cause, 500)))
         elif channel.dialog is not None and channel.dialog.state.name == "CONFIRMED":
-            self._send_in_dialog(channel, "BYE")
+            self.send_in_dialog(channel, "BYE")
         elif channel.client_tx is not None:
             self._run(self.layer.cancel(channel.client_tx, self.loop.time()))
         self._forget(channel)
@@ -552,14 +552,14 @@ class SipUserAgent:
                                transport=channel.peer.transport, branch=new_branch(self._rng))
         self.transport.send(ack, channel.peer)
         if channel.gone.is_set():
-            self._send_in_dialog(channel, "BYE")  # answered after we gave up: end it
+            self.send_in_dialog(channel, "BYE")  # answered after we gave up: end it
             return
         try:
             answer = SessionDescription.parse(response.body)
             channel.media.start(negotiated(channel.offer, answer, we_offered=True))
         except SdpError as exc:
             log.warning("%s answered with unusable SDP: %s", channel.name, exc)
-            self._send_in_dialog(channel, "BYE")
+            self.send_in_dialog(channel, "BYE")
             channel.gone_by_phone(Cause.FAILURE)
             return
         channel.answered_by_phone()
@@ -597,7 +597,7 @@ class SipUserAgent:
 
     # -- helpers -----------------------------------------------------------------------
 
-    def _send_in_dialog(self, channel: SipChannel, method: str) -> None:
+    def send_in_dialog(self, channel: SipChannel, method: str) -> None:
         assert channel.dialog is not None
         request = channel.dialog.new_request(
             method, sent_by=self._sent_by(channel.peer), transport=channel.peer.transport,
@@ -653,9 +653,9 @@ class SipUserAgent:
         hosts = [getattr(request.uri, "host", None)]
         if request.method == "REGISTER":
             hosts.append(getattr(request.to.uri, "host", None))
-        return all(host is None or self._is_ours(host) for host in hosts)
+        return all(host is None or self.is_ours(host) for host in hosts)
 
-    def _is_ours(self, host: str) -> bool:
+    def is_ours(self, host: str) -> bool:
         """Our domain, name or one of our addresses. Names are compared as text: looking a
         stranger's host name up would stall the loop on the resolver (and tell it)."""
         if host in (self.config.domain, self.address[0], "127.0.0.1", "localhost",

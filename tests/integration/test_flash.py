@@ -334,3 +334,69 @@ async def test_when_one_guest_hangs_up_the_three_way_becomes_a_two_party_call() 
         await p101.onhook()
         await wait(1)
         await talking(p102, p103)
+
+
+# ---------------------------------------------------------------------------------------------
+# the European R-key style
+
+
+R_KEY_OFFICE = "\n".join([
+    '[site]\ncountry = "de"\ntimezone = "Europe/Berlin"\n',
+    '[analog.port."fxs:2"]\nflash_style = "r-key"\n',
+    *(f'[[extension]]\nnumber = "10{n}"\nname = "Platz {n}"\ndevices = ["fxs:{n}"]\n'
+      for n in (1, 2, 3, 4)),
+])
+
+
+async def consulting(box: Harness) -> tuple[VirtualPhone, VirtualPhone, VirtualPhone]:
+    """101 calls 102; 102 presses R, dials 103, 103 answers."""
+    p101, p102 = await in_call(box, "101", "102")
+    p103 = await box.phone("103")
+    await flash(p102)
+    await dial(p102, "103")
+    await p103.offhook()
+    await wait(1)
+    return p101, p102, p103
+
+
+async def r(phone: VirtualPhone, digit: str) -> None:
+    await phone.flash(300)
+    await wait(0.5)
+    await dial(phone, digit)
+
+
+async def test_r2_swaps_between_the_two_calls() -> None:
+    async with running_box(R_KEY_OFFICE) as box:
+        p101, p102, p103 = await consulting(box)
+        await r(p102, "2")
+        await talking(p102, p101)
+        assert hears_music(await p103.recording(2.0))
+        await r(p102, "2")
+        await talking(p102, p103)
+
+
+async def test_r1_drops_the_current_call_and_takes_the_other() -> None:
+    async with running_box(R_KEY_OFFICE) as box:
+        p101, p102, p103 = await consulting(box)
+        await r(p102, "1")
+        await talking(p102, p101)
+        await wait(2)
+        assert (await p103.listen(3)).tone == "busy"  # the German cleared tone: 103 was dropped
+
+
+async def test_r3_makes_a_three_way_call() -> None:
+    async with running_box(R_KEY_OFFICE) as box:
+        p101, p102, p103 = await consulting(box)
+        await r(p102, "3")
+        await p101.say_tone(700, 1500)
+        await wait(1)
+        assert dominant_hz(await p102.recording(1.0)) == pytest.approx(700, abs=10)
+        assert dominant_hz(await p103.recording(1.0)) == pytest.approx(700, abs=10)
+
+
+async def test_r4_joins_the_two_and_drops_out() -> None:
+    async with running_box(R_KEY_OFFICE) as box:
+        p101, p102, p103 = await consulting(box)
+        await r(p102, "4")
+        await talking(p101, p103)
+        assert (await p102.listen(2)).tone == "busy"  # 102 is out of both calls

@@ -298,6 +298,17 @@ class FxsPort:
             old.hangup()
         return leg
 
+    async def key(self, within_s: float) -> str | None:
+        """The next key the person presses (DTMF or pulses) within `within_s`, or None."""
+        self._digits = asyncio.Queue()
+        self._detector = DtmfDetector()
+        try:
+            return await asyncio.wait_for(self._digits.get(), within_s)
+        except TimeoutError:
+            return None
+        finally:
+            self._detector = None
+
     def detach_task(self) -> asyncio.Task[Any] | None:
         """Let the port's task run on without the port (a transfer that still rings)."""
         task, self._task = self._task, None

@@ -27,6 +27,12 @@
     CONSULTING   hang up, consult ended       the held call rings you back          -
     any          the held party hangs up      nothing held: an ordinary call goes on
 
+European R-key style (`[analog] flash_style = "r-key"`): with two calls (consulting,
+swapping or three-way), R is followed by a digit within a few seconds:
+
+    R 1   drop the call you are in, take the other     R 3   all three talk
+    R 2   swap the two calls                            R 4   join the two, you drop out
+
 A phone's leg in a call is `port.channel`; each flash gives the port a new leg (the held
 party's call no longer involves the old one), so the sessions of the old legs end quietly.
 """
@@ -58,6 +64,10 @@ class FlashState(enum.Enum):
     SWAPPING = "swapping"  # two calls, one held (call waiting answered)
 
 
+R_KEY_S = 4.0  # how long after R the box waits for its digit
+_TWO_CALLS = (FlashState.CONSULTING, FlashState.SWAPPING, FlashState.THREE_WAY)
+
+
 class FlashCalls:
     def __init__(self, port: FxsPort) -> None:
         self.port = port
@@ -81,6 +91,10 @@ class FlashCalls:
         """A hook-flash while off-hook; False if it means nothing here (no call)."""
         held = self._held()
         mine = self.port.channel
+        if self.port.settings.flash_style == "r-key" and self.state in _TWO_CALLS and \
+                mine is not None:
+            self.engine.supervisor.spawn(f"R key {self.port.name}", self._r_key(mine))
+            return True
         if self.port.waiting.leg is not None and held is None and mine is not None:
             self._answer_waiting(mine)
             return True
@@ -161,6 +175,42 @@ class FlashCalls:
         leg = self.port.new_leg()
         make_bridge(held, leg)
         leg.session = self.port.start(f"call on {self.port.name}", self._talk(leg))
+
+    async def _r_key(self, mine: FxsChannel) -> None:
+        """R pressed with two calls: the digit that follows says what to do."""
+        key = await self.port.key(R_KEY_S)
+        held = self._held()
+        call_event("r-key", port=self.port.name, key=key)
+        if key is None or self.port.channel is not mine:
+            return
+        partner = _partner(mine)
+        if self.state is FlashState.THREE_WAY:
+            if key == "1":
+                self._drop_last(mine)
+            elif key == "4" and isinstance(mine.bridge, MixerBridge):
+                self.state = FlashState.TALKING
+                mine.hangup()  # the other two talk on
+                await self.port.call_ended(mine, Cause.NORMAL_CLEARING)
+            return
+        if held is None:
+            return
+        if key == "1":  # drop this one, back to the other
+            if partner is not None:
+                partner.hangup()
+            self._retrieve(held)
+        elif key == "2" and partner is not None:
+            self._swap(mine, held)
+        elif key == "3" and partner is not None:
+            self._three_way(held, mine, partner)
+        elif key == "4" and partner is not None:
+            self.held = None
+            self.state = FlashState.TALKING
+            bridge = mine.bridge
+            if bridge is not None:
+                bridge.dissolve()
+            make_bridge(held, partner)
+            call_event("transfer", channel=held.name, to=partner.name, kind="r4")
+            await self.port.call_ended(mine, Cause.NORMAL_CLEARING)
 
     def _answer_waiting(self, mine: FxsChannel) -> None:
         other = _partner(mine)
