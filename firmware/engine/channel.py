@@ -79,6 +79,7 @@ class Channel(abc.ABC):
         self.forwards = 0  # how often a forward sent this call on (loops end)
         self.forwarded_by: str | None = None  # the extension whose forward sent it on
         self.recall_to: Any = None  # the phone a parked or transferred call comes back to
+        self.presented: Party | None = None  # who phones it rings see, if not `party`
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.name} {self.state.value}>"

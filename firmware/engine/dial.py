@@ -35,7 +35,7 @@ async def dial_extension(engine: Engine, extension: ExtensionConfig, caller: Cha
         return await _busy(engine, caller, extension.number)
     legs = [device.claim() for device in free]
     for leg in legs:
-        leg.ring(caller.party)
+        leg.ring(caller.presented or caller.party)
     caller.indicate("ringback")
     ring_s = engine.ring_timeout(extension)
     if caller.ring_limit_s is not None:

@@ -40,10 +40,18 @@ from typing import TYPE_CHECKING
 from firmware.engine.channel import Cause, Channel
 from firmware.engine.features.hold import hold
 from firmware.engine.features.transfer import attended_transfer, blind_transfer
+from firmware.engine.replaces import partner
 from firmware.logs import call_event
 from firmware.sip.errors import ParseError
 from firmware.sip.message import Request, make_response
-from firmware.sip.refer import SIPFRAG, ReferTo, Replaces, SipFrag, notify_headers
+from firmware.sip.refer import (
+    SIPFRAG,
+    ReferTo,
+    Replaces,
+    SipFrag,
+    notify_headers,
+    wants_subscription,
+)
 from firmware.sip.transaction import ServerTransaction
 from firmware.sip.uri import SipUri
 
@@ -117,7 +125,7 @@ class Transfers:
         own = getattr(request.from_.uri, "host", None)  # the domain the phone uses for us
         if uri.host != own and not self.ua.is_ours(uri.host):
             raise Refused(403, "Transfers Stay On This Box")
-        if _partner(channel) is None:
+        if partner(channel) is None:
             raise Refused(403, "No Call To Transfer")
         return target
 
@@ -139,7 +147,7 @@ class Transfers:
 
     def _blind(self, channel: SipChannel, request: Request, tx: ServerTransaction,
                number: str) -> None:
-        held = _partner(channel)
+        held = partner(channel)
         assert held is not None  # checked
         call_event("refer", channel=channel.name, to=number, kind="blind", held=held.name)
         channel.transferred = True  # before the leg can be hung up: its end is ours now
@@ -148,11 +156,19 @@ class Transfers:
         self._send_away(held, number, channel.party.number)
         self._finish(channel, request, SipFrag(200, "OK"))
 
-    def _send_away(self, held: Channel, number: str, back_to: str | None) -> None:
+    def _send_away(self, held: Channel, number: str, back_to: str | None,
+                   after: asyncio.Task[object] | None = None) -> None:
+        """`held` to `number` (back to the extension `back_to` if nobody answers), once
+        `after` (a call still ringing the number) is over, so that its phone is free."""
         engine = self.ua.engine
-        engine.supervisor.spawn(
-            f"transfer {held.name}", blind_transfer(engine, held, number, back_to=back_to),
-            on_crash=lambda _exc: held.hangup(Cause.FAILURE))
+
+        async def transfer() -> None:
+            if after is not None and not after.done():
+                await asyncio.wait([after])
+            await blind_transfer(engine, held, number, back_to=back_to)
+
+        engine.supervisor.spawn(f"transfer {held.name}", transfer(),
+                                on_crash=lambda _exc: held.hangup(Cause.FAILURE))
 
     # -- attended ----------------------------------------------------------------------
 
@@ -163,7 +179,7 @@ class Transfers:
         if other.dialog is None:  # the consult call still rings: semi-attended
             self._semi_attended(channel, request, tx, other)
             return
-        if _partner(other) is None:
+        if partner(other) is None:
             raise Refused(403, "No Call To Join")
         call_event("refer", channel=channel.name, to=other.name, kind="attended")
         channel.transferred = True
@@ -181,16 +197,17 @@ class Transfers:
         number = getattr(consult.invite.uri, "user", None) if consult.invite else None
         if not number:
             raise Refused(403, "No Call To Join")
-        held = _partner(channel)
+        held = partner(channel)
         assert held is not None
         call_event("refer", channel=channel.name, to=number, kind="semi-attended")
         channel.transferred = True
         self._accept(channel, request, tx)
         consult.hangup()  # 487 to the phone's consult INVITE
-        if consult.session is not None:
-            consult.session.cancel()  # stop its ringing before the transfer rings again
+        session = consult.session
+        if session is not None:
+            session.cancel()  # its ringing stops before the transfer rings again
         hold(self.ua.engine, held)
-        self._send_away(held, number, channel.party.number)
+        self._send_away(held, number, channel.party.number, after=session)
         self._finish(channel, request, SipFrag(200, "OK"))
 
     # -- the REFER's answers -------------------------------------------------------------
@@ -200,7 +217,7 @@ class Transfers:
         NOTIFY at once (RFC 3515 §2.4.4)."""
         response = make_response(request, 202)
         response.headers.add("Contact", self.ua.contact(channel.peer))
-        if not _subscribed(request):
+        if not wants_subscription(request):
             response.headers.add("Refer-Sub", "false")  # RFC 4488 §4: no NOTIFY follows
         self.ua.respond(tx, response)
         self._notify(channel, request, SipFrag(100, "Trying"), final=False)
@@ -213,7 +230,7 @@ class Transfers:
 
     def _notify(self, channel: SipChannel, request: Request, frag: SipFrag,
                 final: bool) -> None:
-        if not _subscribed(request):
+        if not wants_subscription(request):
             return
         dialog = channel.dialog
         if dialog is None or dialog.state.name != "CONFIRMED":
@@ -226,14 +243,3 @@ class Transfers:
     def _bye(self, channel: SipChannel) -> None:
         self._byes.pop(channel, None)
         self.ua.end_transferred(channel)
-
-
-def _subscribed(refer: Request) -> bool:
-    value = refer.headers.get("Refer-Sub")
-    return value is None or value.strip(" \t").lower() != "false"
-
-
-def _partner(leg: Channel) -> Channel | None:
-    """Who `leg` talks to in a two-party call (None: alone, on hold, in a 3-way)."""
-    bridge = leg.bridge
-    return bridge.other(leg) if bridge is not None else None

@@ -2,7 +2,8 @@
 
 The one shell around the sans-I/O SIP stack: messages from the transport go through the
 transaction layer; what comes out is sent, or handled here (REGISTER to the registrar,
-OPTIONS answered, INVITE/CANCEL/BYE turned into channels and their ends). All the layer's
+OPTIONS answered, INVITE/CANCEL/BYE turned into channels and their ends, REFER to a
+transfer: `firmware.engine.refer`, an INVITE with Replaces: `.replaces`). All the layer's
 timers share one `call_at`. Every request from a phone must authenticate (digest, 401);
 the realm is the configured domain, else the box's host name. Requests from a SIP trunk's
 provider are known by their source (`firmware.engine.trunks`) and become trunk legs.
@@ -25,14 +26,16 @@ from firmware.engine.channels.sip import STATUS_FOR_CAUSE, SipChannel, cause_for
 from firmware.engine.channels.sip_media import SipMedia
 from firmware.engine.channels.trunk import TrunkChannel
 from firmware.engine.guard import Guard, GuardSettings
+from firmware.engine.refer import Transfers
 from firmware.engine.registrar import Binding, Registrar
+from firmware.engine.replaces import replaced_leg, take_over
 from firmware.engine.sipauth import Authenticator, Verdict
 from firmware.engine.trunks import TrunkLink
 from firmware.logs import call_event
 from firmware.media.errors import MediaError
 from firmware.media.session import RtpSession
 from firmware.sip.auth import AuthError
-from firmware.sip.dialog import Dialog, make_ack_for_2xx
+from firmware.sip.dialog import Dialog, DialogState, make_ack_for_2xx
 from firmware.sip.headers import Headers, NameAddr, Via
 from firmware.sip.message import Request, Response, make_response
 from firmware.sip.offer_answer import make_answer, make_offer, negotiated
@@ -58,7 +61,8 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-ALLOW = "INVITE, ACK, CANCEL, BYE, OPTIONS, REGISTER"
+ALLOW = "INVITE, ACK, CANCEL, BYE, OPTIONS, REGISTER, REFER"
+SUPPORTED = "replaces, norefersub"  # RFC 3891 (INVITE with Replaces), RFC 4488 (Refer-Sub)
 QUALIFY_S = 60.0  # how often registered phones are asked whether they are still there
 USER_AGENT = "pbx-box"
 
@@ -104,6 +108,7 @@ class SipUserAgent:
         self.on_trunk_change: Callable[[], None] = lambda: None  # a trunk's state changed
         self.user_agent = USER_AGENT
         self._waiting: dict[object, asyncio.Future[Response | None]] = {}  # tx -> final
+        self.transfers = Transfers(self)
 
     async def start(self) -> tuple[str, int]:
         self.address = await self.transport.start(*self.config.listen_address)
@@ -115,6 +120,7 @@ class SipUserAgent:
     async def stop(self) -> None:
         for channel in list(self._calls.values()):
             channel.hangup(Cause.NORMAL_CLEARING)
+        self.transfers.stop()
         self.apply_trunks(())
         self._timer.cancel()
         await self.transport.stop()
@@ -252,13 +258,17 @@ class SipUserAgent:
                                      if k[0] == getattr(request.to.uri, "user", None)}
             self.respond(tx, response)
         elif request.method == "OPTIONS":
-            self.respond(tx, make_response(request, 200, headers=[("Allow", ALLOW),
-                                                                   ("Accept", "application/sdp")]))
+            self.respond(tx, make_response(request, 200, headers=[
+                ("Allow", ALLOW), ("Accept", "application/sdp"), ("Supported", SUPPORTED)]))
         elif request.method == "INVITE" and request.to_tag is None:
             assert isinstance(tx, ServerInviteTransaction)
             self._new_call(request, source, tx, now)
-        elif request.method in ("INVITE", "BYE"):
-            self._in_dialog(request, tx)
+        elif request.method == "REFER" and request.to_tag is None:
+            # RFC 3515 allows REFER outside a dialog; the box transfers calls only.
+            self.respond(tx, make_response(request, 405, "Only In A Call",
+                                           headers=[("Allow", ALLOW)]))
+        elif request.method in ("INVITE", "BYE", "REFER"):
+            self._in_dialog(request, tx, source)
         else:
             self.respond(tx, make_response(request, 405, headers=[("Allow", ALLOW)]))
 
@@ -291,12 +301,20 @@ class SipUserAgent:
             self.respond(tx, make_response(request, 403))
             return
         number = getattr(request.uri, "user", None) or ""
+        replaced = replaced_leg(self, request) if "Replaces" in request.headers else None
+        if isinstance(replaced, int):
+            self.respond(tx, make_response(request, replaced))
+            return
         channel = self._inbound_channel(
             request, source, tx,
             lambda media: SipChannel(self, Party(caller.number, caller.name), media, source,
                                      inbound=True, label=caller.number))
-        if channel is not None:
-            channel.internal = True  # it authenticated as an office extension
+        if channel is None:
+            return
+        channel.internal = True  # it authenticated as an office extension
+        if replaced is not None:
+            take_over(self, channel, replaced)
+        else:
             self._route(channel, number)
 
     def _trunk_of(self, request: Request, source: Address) -> TrunkLink | None:
@@ -367,7 +385,7 @@ class SipUserAgent:
         cause = await self.engine.route(channel, number)
         channel.hangup(cause)
 
-    def _in_dialog(self, request: Request, tx: ServerTransaction) -> None:
+    def _in_dialog(self, request: Request, tx: ServerTransaction, source: Address) -> None:
         channel = self._calls.get((request.call_id, request.to_tag or ""))
         dialog = channel.dialog if channel is not None else None
         if channel is None or dialog is None:
@@ -380,8 +398,12 @@ class SipUserAgent:
             self.respond(tx, make_response(request, 200))
             call_event("bye", channel=channel.name, by="phone")
             channel.gone_by_phone(Cause.NORMAL_CLEARING)
-            return
-        self._reinvite(channel, request, tx)
+            self.transfers.forget(channel)
+            self._forget(channel)
+        elif request.method == "REFER":
+            self.transfers.receive(channel, request, tx, source)
+        else:
+            self._reinvite(channel, request, tx)
 
     def _reinvite(self, channel: SipChannel, request: Request, tx: ServerTransaction) -> None:
         """A target refresh or a hold/resume (sendonly/inactive) from the phone."""
@@ -417,6 +439,7 @@ class SipUserAgent:
         response = make_response(channel.invite, 200, to_tag=channel.local_tag)
         response.headers.add("Contact", self.contact(channel.peer))
         response.headers.add("Allow", ALLOW)
+        response.headers.add("Supported", SUPPORTED)
         self._with_sdp(response, channel.answer_sdp)
         channel.final_sent = True
         channel.dialog = Dialog.from_uas(channel.invite, response)
@@ -429,10 +452,20 @@ class SipUserAgent:
             assert channel.server_tx is not None
             self.respond(channel.server_tx, self._final(channel,
                                                          STATUS_FOR_CAUSE.get(cause, 500)))
-        elif channel.dialog is not None and channel.dialog.state.name == "CONFIRMED":
+        elif channel.transferred:
+            return  # the phone hangs up after the REFER's final NOTIFY (or `refer` does)
+        elif channel.dialog is not None and channel.dialog.state is DialogState.CONFIRMED:
             self.send_in_dialog(channel, "BYE")
         elif channel.client_tx is not None:
             self._run(self.layer.cancel(channel.client_tx, self.loop.time()))
+        self._forget(channel)
+
+    def end_transferred(self, channel: SipChannel) -> None:
+        """A transferred call whose phone did not hang up after the final NOTIFY: BYE."""
+        channel.transferred = False
+        channel.hangup()  # released with a BYE, if the engine had not released it yet
+        if channel.dialog is not None and channel.dialog.state is DialogState.CONFIRMED:
+            self.send_in_dialog(channel, "BYE")
         self._forget(channel)
 
     def _final(self, channel: SipChannel, status: int) -> Response:
@@ -443,8 +476,10 @@ class SipUserAgent:
 
     def outbound_channel(self, binding: Binding) -> SipChannel:
         media = self._media(local_ip_for(binding.source.host))
-        return SipChannel(self, Party(binding.extension, None), media, binding.source,
-                          inbound=False, label=binding.extension)
+        channel = SipChannel(self, Party(binding.extension, None), media, binding.source,
+                             inbound=False, label=binding.extension)
+        channel.internal = True  # it registered as an office extension (it may transfer)
+        return channel
 
     def trunk_leg(self, trunk: str, number: str) -> TrunkChannel | None:
         """A leg to `number` through `trunk`, ready to ring; None if the trunk is not up
@@ -597,17 +632,35 @@ class SipUserAgent:
 
     # -- helpers -----------------------------------------------------------------------
 
-    def send_in_dialog(self, channel: SipChannel, method: str) -> None:
+    def send_in_dialog(self, channel: SipChannel, method: str, *, body: bytes = b"",
+                       content_type: str | None = None,
+                       headers: list[tuple[str, str]] | None = None) -> None:
         assert channel.dialog is not None
         request = channel.dialog.new_request(
-            method, sent_by=self._sent_by(channel.peer), transport=channel.peer.transport,
+            method, body=body, content_type=content_type, headers=headers or (),
+            sent_by=self._sent_by(channel.peer), transport=channel.peer.transport,
             branch=new_branch(self._rng))
         _tx, actions = self.layer.send_request(request, channel.peer,
                                                channel.peer.transport == "TCP",
                                                self.loop.time())
-        call_event("bye" if method == "BYE" else method.lower(), channel=channel.name,
-                   by="box")
+        if method == "BYE":
+            call_event("bye", channel=channel.name, by="box")
         self._run(actions)
+
+    def dialog_of(self, call_id: str, tag: str, other_tag: str) -> SipChannel | None:
+        """The leg of the dialog (Call-ID, the two tags), which tag is ours either way:
+        RFC 3891 §3 names them as the box sees them, but not every phone does."""
+        for ours, theirs in ((tag, other_tag), (other_tag, tag)):
+            channel = self._calls.get((call_id, ours))
+            if channel is None:
+                continue
+            if channel.dialog is not None:
+                remote = channel.dialog.remote_tag
+            else:  # a call of the phone's still ringing: no dialog of ours yet
+                remote = channel.invite.from_tag if channel.inbound and channel.invite else None
+            if remote == theirs:
+                return channel
+        return None
 
     def _forget(self, channel: SipChannel) -> None:
         if channel.invite is not None:

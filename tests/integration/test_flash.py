@@ -130,6 +130,7 @@ async def test_flash_blind_code_and_number_sends_the_caller_there() -> None:
         await wait(13)
         ringing = await p103.listen(2)
         assert ringing.callerid is not None and ringing.callerid["number"] == "101"
+        assert ringing.callerid["name"] == "102>Extension 1"  # 102 transferred it (15 chars)
         assert (await p101.listen(12)).tone == "ringback"
         await p103.offhook()
         await wait(1)

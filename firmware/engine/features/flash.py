@@ -275,7 +275,8 @@ class FlashCalls:
             self.state = FlashState.TALKING
             self.engine.supervisor.spawn(
                 f"transfer {held.name}",
-                blind_transfer(self.engine, held, number[len(code):], self.port),
+                blind_transfer(self.engine, held, number[len(code):], self.port,
+                               by=self.port.party.number if self.port.party else None),
                 on_crash=lambda _exc: held.hangup(Cause.FAILURE))
             await self.port.call_ended(leg, Cause.NORMAL_CLEARING)
             return

@@ -15,7 +15,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from firmware.engine.bridges import make_bridge
-from firmware.engine.channel import Cause, Channel
+from firmware.engine.channel import Cause, Channel, Party
 from firmware.engine.features.hold import play_music, play_ringback, ring_back
 from firmware.logs import call_event
 
@@ -25,18 +25,22 @@ if TYPE_CHECKING:
 
 
 async def blind_transfer(engine: Engine, held: Channel, number: str,
-                         back_to: FxsPort | str | None) -> Cause:
+                         back_to: FxsPort | str | None, by: str | None = None) -> Cause:
     """`held` (in a holding bridge) to `number`; back to `back_to` (a port, or an
-    extension number) if nobody answers."""
+    extension number) if nobody answers. The target's phone shows the held party's
+    number and, as its name, who transferred it (`by`, an extension number)."""
     features = engine.office.features
     call_event("transfer", channel=held.name, to=number, kind="blind")
     play_ringback(engine, held)
     held.ring_limit_s = features.transfer_ring_s
     held.recall_to = back_to  # a transfer to the park number: the recall comes here
+    if by is not None:
+        held.presented = transferred_party(held.party, by)
     try:
         cause = await engine.route(held, number)
     finally:
         held.ring_limit_s = None
+        held.presented = None
         held.indicate(None)
     if held.gone.is_set() or cause is Cause.NORMAL_CLEARING:
         return cause  # it was answered, and that call is over
@@ -56,6 +60,12 @@ async def blind_transfer(engine: Engine, held: Channel, number: str,
     else:
         held.hangup(cause)
     return cause
+
+
+def transferred_party(caller: Party, by: str) -> Party:
+    """The caller's number, and a name that says who transferred the call, compactly, as
+    an analog display shows only 15 characters: "102>Acme Dental"."""
+    return Party(caller.number, f"{by}>{caller.name or caller.number or 'unknown'}")
 
 
 def attended_transfer(first: Channel, second: Channel) -> bool:
