@@ -43,6 +43,8 @@ of its request (applying §18.2.2 / RFC 3581 to it is the shell's business).
 
 from __future__ import annotations
 
+import heapq
+import itertools
 from collections.abc import Callable, Hashable, Iterable
 from functools import partial
 
@@ -141,6 +143,12 @@ class TransactionLayer:
         self._answers: dict[Hashable, AnswerRetransmission] = {}
         # INVITEs the TU cancelled before any 1xx: the CANCEL waits for one (§9.1)
         self._cancel_pending: dict[ClientInviteTransaction, tuple[tuple[str, str], ...]] = {}
+        # Every machine's next deadline, soonest first. An entry goes stale when its machine
+        # moves on or ends; stale ones are dropped when they reach the top. At a few hundred
+        # calls a second thousands of transactions live (each for up to 64*T1): a heap keeps
+        # "when is the next timer" from scanning them all on every message.
+        self._deadlines: list[tuple[float, int, Machine]] = []
+        self._pushes = itertools.count()
 
     # -- the TU's requests
 
@@ -160,7 +168,9 @@ class TransactionLayer:
         tx = kind(request, dest, reliable=reliable, now=now, timers=self.timers)
         tx.key = key
         self._clients[key] = tx
-        return tx, tx.start()
+        actions = tx.start()
+        self._schedule(tx)
+        return tx, actions
 
     def cancel(self, invite: ClientInviteTransaction, now: float,
                headers: Iterable[tuple[str, str]] = ()) -> list[Action]:
@@ -182,7 +192,9 @@ class TransactionLayer:
         if client_key(request) in self._clients:
             return []  # already cancelled
         _, actions = self.send_request(request, invite.peer, invite.reliable, now)
-        return actions + invite.cancel_sent(now)
+        actions += invite.cancel_sent(now)
+        self._schedule(invite)
+        return actions
 
     # -- the TU's responses
 
@@ -201,6 +213,7 @@ class TransactionLayer:
         tx = kind(request, source, reliable=reliable, now=now, timers=self.timers)
         tx.key = key
         self._servers[key] = tx
+        self._schedule(tx)
         return tx
 
     def respond(self, transaction: ServerTransaction, response: Response, now: float
@@ -215,6 +228,7 @@ class TransactionLayer:
                                           timers=self.timers)
             answer.transaction = transaction
             self._answers[answer.key] = answer
+            self._schedule(answer)
         return actions
 
     def find_invite_server(self, cancel: Request) -> ServerInviteTransaction | None:
@@ -273,20 +287,39 @@ class TransactionLayer:
 
     # -- time
 
-    def _machines(self) -> list[Machine]:
-        return [*self._clients.values(), *self._servers.values(), *self._answers.values()]
+    def _schedule(self, machine: Machine) -> None:
+        deadline = machine.next_deadline()
+        if deadline is not None:
+            heapq.heappush(self._deadlines, (deadline, next(self._pushes), machine))
+
+    def _current(self, deadline: float, machine: Machine) -> bool:
+        """Is this heap entry still the machine's next deadline, the machine still live?"""
+        if isinstance(machine, AnswerRetransmission):
+            live = self._answers.get(machine.key) is machine
+        else:
+            assert isinstance(machine, Transaction)
+            live = self._owns(machine)
+        return live and machine.next_deadline() == deadline
 
     def next_deadline(self) -> float | None:
-        return min((d for m in self._machines() if (d := m.next_deadline()) is not None),
-                   default=None)
+        heap = self._deadlines
+        while heap:
+            deadline, _, machine = heap[0]
+            if self._current(deadline, machine):
+                return deadline
+            heapq.heappop(heap)
+        return None
 
     def on_timer(self, now: float) -> list[Action]:
-        """Fire everything due at `now`, machines in deadline order. A linear scan: a small
-        office has tens of transactions, not thousands."""
-        due = [(d, i, m) for i, m in enumerate(self._machines())
-               if (d := m.next_deadline()) is not None and d <= now]
+        """Fire everything due at `now`, machines in deadline order."""
+        heap = self._deadlines
+        due: list[Machine] = []
+        while heap and heap[0][0] <= now:
+            deadline, _, machine = heapq.heappop(heap)
+            if self._current(deadline, machine) and all(m is not machine for m in due):
+                due.append(machine)
         actions: list[Action] = []
-        for _, _, machine in sorted(due, key=lambda item: (item[0], item[1])):
+        for machine in due:
             if isinstance(machine, AnswerRetransmission):
                 actions += self._answer_timer(machine, now)
             else:
@@ -298,6 +331,8 @@ class TransactionLayer:
         actions = answer.on_timer(now)
         if answer.done:
             self._answers.pop(answer.key, None)
+        else:
+            self._schedule(answer)
         # RFC 6026: while the INVITE server transaction lives, 2xx copies pass through it.
         tx = answer.transaction
         if tx is None or tx.state is not S.ACCEPTED or not self._owns(tx):
@@ -305,6 +340,7 @@ class TransactionLayer:
         out: list[Action] = []
         for action in actions:
             out += tx.respond(answer.response, now) if isinstance(action, Send) else [action]
+        self._schedule(tx)
         return out
 
     def _drive(self, tx: Transaction, step: Callable[[], list[Action]]) -> list[Action]:
@@ -314,6 +350,8 @@ class TransactionLayer:
             return step()
         finally:
             self._reap(tx)
+            if not tx.done:
+                self._schedule(tx)
 
     def _owns(self, tx: Transaction) -> bool:
         return self._clients.get(tx.key) is tx or self._servers.get(tx.key) is tx

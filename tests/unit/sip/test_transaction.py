@@ -543,3 +543,36 @@ def test_new_branch_has_the_magic_cookie_and_is_repeatable():
     assert first.startswith("z9hG4bK") and len(first) == 7 + 16
     assert first == new_branch(random.Random(7))
     assert new_branch() != new_branch()
+
+
+def test_the_next_deadline_stays_right_with_many_transactions_coming_and_going():
+    """The layer keeps deadlines in a heap (no scan per message): whatever the mix of
+    transactions started, answered and timed out, it names the same next deadline as a
+    look at every live machine would, and fires each timer once, in order."""
+    rng = random.Random(7)
+    layer = TransactionLayer()
+    now = 0.0
+    live: list = []
+    for n in range(400):
+        now += rng.uniform(0, 0.05)
+        method = rng.choice(["INVITE", "OPTIONS", "REGISTER"])
+        tx, _ = layer.send_request(request(method, branch=f"z9hG4bK-{n}"), ("peer", 5060),
+                                   False, now)
+        live.append(tx)
+        if rng.random() < 0.5:  # some are answered, which moves or ends their timers
+            tx = rng.choice(live)
+            if not tx.done:
+                layer.receive(answer(tx.request, rng.choice([100, 180, 200, 486])),
+                              ("peer", 5060), now)
+        if rng.random() < 0.3:
+            fired_at = layer.next_deadline()
+            if fired_at is not None and fired_at <= now:
+                layer.on_timer(now)
+        scan = [d for m in [*layer.transactions, *layer.answers]
+                if (d := m.next_deadline()) is not None]
+        assert layer.next_deadline() == (min(scan) if scan else None)
+    while (deadline := layer.next_deadline()) is not None:
+        layer.on_timer(deadline)
+    # Left: INVITEs that got a 1xx, waiting without a timer for their TU (§17.1.1.2).
+    assert all(tx.next_deadline() is None for tx in layer.transactions)
+    assert all(tx.state.name == "PROCEEDING" for tx in layer.transactions)
