@@ -1275,7 +1275,7 @@ def parse_args() -> argparse.Namespace:
                    help="wait up to this long in all, before measurements, while other\n"
                         "processes keep the (shared) machine busy")
     p.add_argument("--quiet-below", type=float, default=25.0,
-                   help="... busy: above this % of one core")
+                   help="... busy: above this %% of one core")
     p.add_argument("--log-level", default="info", help="the box's (info: as in production)")
     p.add_argument("--asyncio", action="store_true", help="the box on plain asyncio, no uvloop")
     p.add_argument("--keep", action="store_true", help="keep the work directory (logs, traces)")
