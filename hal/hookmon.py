@@ -23,7 +23,8 @@ class HookMonitor:
     def __init__(self, port: str, loop: asyncio.AbstractEventLoop) -> None:
         self._loop = loop
         self._classifier = HookClassifier(port)
-        self._timer: asyncio.TimerHandle | None = None
+        self._timer: asyncio.Handle | None = None
+        self._timer_at = 0.0
         self._listener: Callable[[LineEvent], None] | None = None
         self.recent: deque[LineEvent] = deque(maxlen=RECENT_EVENTS)
 
@@ -57,8 +58,11 @@ class HookMonitor:
 
     def _reschedule(self) -> None:
         deadline = self._classifier.next_deadline()
-        if self._timer is not None and (deadline is None or self._timer.when() != deadline):
+        # The deadline is kept beside the timer: uvloop answers a `call_at` for a moment
+        # already past with a plain Handle, which has no `when()`.
+        if self._timer is not None and (deadline is None or self._timer_at != deadline):
             self._timer.cancel()
             self._timer = None
         if deadline is not None and self._timer is None:
+            self._timer_at = deadline
             self._timer = self._loop.call_at(deadline, self._on_timer)
