@@ -16,6 +16,10 @@ t0 + n * 20 ms (`loop.call_at`, never a sleep of 20 ms), and nothing runs in a t
         assert call.heard_hz() == pytest.approx(1000, abs=10)
         await call.hangup()             # BYE
 
+    Transfers (the TRANSFER key): `call.refer("103")` blind, `call.refer_replaces(other)`
+    attended; the box's NOTIFYs about it are kept in `call.notifies` (`await call.notified()`
+    for the final one's sipfrag).
+
 Waits are in loop time and end with `PhoneTimeout` (an AssertionError: a test failure that
 says what did not happen). Not here on purpose: TCP, forking, PRACK, early media.
 Being built from the box's stack, it shares that stack's reading of the RFCs: it checks
@@ -50,6 +54,7 @@ from firmware.sip.errors import ParseError
 from firmware.sip.headers import Headers, NameAddr
 from firmware.sip.message import Request, Response, make_response, parse_message
 from firmware.sip.offer_answer import Negotiated, make_answer, make_offer, negotiated
+from firmware.sip.refer import ReferTo, Replaces, SipFrag
 from firmware.sip.sdp import Codec, Direction, SessionDescription
 from firmware.sip.transaction import (
     Action,
@@ -63,7 +68,7 @@ from firmware.sip.transaction import (
     TransactionLayer,
     new_branch,
 )
-from firmware.sip.uri import SipUri
+from firmware.sip.uri import SipUri, parse_uri
 
 T = TypeVar("T")
 Address = tuple[str, int]
@@ -261,6 +266,7 @@ class Call:
         self.local_sdp: SessionDescription | None = None
         self.remote_sdp: SessionDescription | None = None
         self.server_tx: ServerInviteTransaction | None = None
+        self.notifies: list[Request] = []  # the box's NOTIFYs in this call (a REFER's progress)
         self._tag = f"{phone.rng.getrandbits(48):012x}"
         self._session = phone.rng.getrandbits(31)
         self._version = self._session
@@ -366,6 +372,63 @@ class Call:
             answer = SessionDescription.parse(response.body)
             self._media_up(offer, answer, negotiated(offer, answer, we_offered=True))
         return response
+
+    # -- transfer (RFC 3515, RFC 3891)
+
+    async def refer(self, target: str, *, refer_sub: bool = True,
+                    headers: list[tuple[str, str]] | None = None) -> Response | None:
+        """The TRANSFER key, blind: REFER with Refer-To `target` (a number at the box, or a
+        whole URI such as "sip:103@elsewhere.example"). The final response to it."""
+        uri = parse_uri(target) if ":" in target else self.phone._box_uri(target)
+        refer_to = str(ReferTo(uri))
+        return await self.send_refer(refer_to, refer_sub=refer_sub, headers=headers)
+
+    async def refer_replaces(self, other: Call, *, refer_sub: bool = True) -> Response | None:
+        """The TRANSFER key, attended: REFER in this call to the party of `other` (the
+        consult call), which the Replaces names (RFC 5589 §7)."""
+        assert other.dialog is not None, "the consult call has no dialog"
+        uri = parse_uri(str(other.dialog.remote_uri))
+        return await self.send_refer(str(ReferTo(uri, other.replaces())), refer_sub=refer_sub)
+
+    async def send_refer(self, refer_to: str, *, refer_sub: bool = True,
+                         headers: list[tuple[str, str]] | None = None) -> Response | None:
+        """REFER in this call with this Refer-To value, as it is."""
+        assert self.dialog is not None, "no dialog yet"
+        extra = [("Refer-To", refer_to), ("Referred-By", f"<{self.phone.aor}>"),
+                 *(headers or [])]
+        if not refer_sub:
+            extra.append(("Refer-Sub", "false"))  # RFC 4488: no NOTIFY, please
+        request = self.dialog.new_request("REFER", headers=extra, sent_by=self.phone.sent_by,
+                                          branch=new_branch(self.phone.rng))
+        return await self.phone.request(request)
+
+    def replaces(self) -> Replaces:
+        """The Replaces header that names this call's dialog to the box (RFC 3891 §3: the
+        to-tag is the recipient's, the box's)."""
+        assert self.dialog is not None and self.dialog.remote_tag and self.dialog.local_tag
+        return Replaces(self.dialog.call_id, to_tag=self.dialog.remote_tag,
+                        from_tag=self.dialog.local_tag)
+
+    @property
+    def sipfrags(self) -> list[SipFrag]:
+        """What each NOTIFY of the box reported, in order."""
+        return [SipFrag.parse(n.body) for n in self.notifies]
+
+    async def notified(self, within: float = WAIT_S) -> SipFrag:
+        """The sipfrag of the final NOTIFY (Subscription-State: terminated)."""
+        final = await self.phone.until(
+            lambda: next((n for n in self.notifies if (n.headers.get("Subscription-State")
+                                                       or "").startswith("terminated")), None),
+            within, f"final NOTIFY to {self.phone.user}")
+        return SipFrag.parse(final.body)
+
+    def _notified(self, request: Request, tx: ServerTransaction) -> None:
+        assert self.dialog is not None
+        if self.state != "up" or not self.dialog.accept_request(request):
+            self.phone._answer(tx, make_response(request, 481))
+            return
+        self.notifies.append(request)
+        self.phone._answer(tx, make_response(request, 200))
 
     def play_tone(self, hz: float | None) -> None:
         """Say a steady sine of `hz` into the call (None: silence)."""
@@ -572,14 +635,17 @@ class SipPhone:
         return await self.request(self._request("OPTIONS", self._box_uri(),
                                                 NameAddr(uri=self._box_uri())))
 
-    async def call(self, number: str) -> Call:
-        """Send an INVITE with an SDP offer to `number` (a 401 is answered by itself)."""
+    async def call(self, number: str, *,
+                   headers: list[tuple[str, str]] | None = None) -> Call:
+        """Send an INVITE with an SDP offer to `number` (a 401 is answered by itself);
+        `headers` are added (a Replaces, say)."""
         uri = self._box_uri(number)
         call = Call(self, CallMedia(self.host, self.private_host), Request("INVITE", uri),
                     incoming=False)
         offer = call._offer()  # the INVITE needs the call's SDP ids and tag: built second
         call.invite = self._request("INVITE", uri, NameAddr(uri=uri), from_tag=call._tag,
-                                    headers=[("Content-Type", "application/sdp")],
+                                    headers=[("Content-Type", "application/sdp"),
+                                             *(headers or [])],
                                     body=bytes(offer))
         self.calls.append(call)
         self.request_nowait(call.invite, on_response=call.invite_answered)
@@ -745,6 +811,8 @@ class SipPhone:
             call.dialog.accept_request(request)
             self._answer(tx, make_response(request, 200))
             call._end("bye")
+        elif request.method == "NOTIFY" and call is not None and call.dialog is not None:
+            call._notified(request, tx)
         elif request.method == "OPTIONS":
             self._answer(tx, make_response(request, 200, headers=[("Allow", "INVITE, ACK, "
                                                                     "CANCEL, BYE, OPTIONS")]))

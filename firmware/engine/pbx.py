@@ -12,6 +12,7 @@ import asyncio
 import datetime
 import functools
 import logging
+import weakref
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
@@ -26,6 +27,7 @@ from firmware.engine.clock import FrameClock
 from firmware.engine.dial import dial_extension
 from firmware.engine.dialplan import Destination, DialPlan
 from firmware.engine.features.forward import SettingsStore, change_setting
+from firmware.engine.features.incall import InCallCodes
 from firmware.engine.features.park import ParkingLot, park_here, take_parked
 from firmware.engine.features.pickup import RingingCalls, pickup
 from firmware.engine.outbound import dial_out
@@ -59,6 +61,9 @@ class Engine:
         self.settings = settings or SettingsStore()  # forwards and DND, per extension
         self.ringing = RingingCalls()  # calls ringing now, for pickup
         self.parking = ParkingLot()
+        # Transfer codes keyed in calls, per leg; forgotten with the leg.
+        self.in_call: weakref.WeakKeyDictionary[Channel, InCallCodes] = \
+            weakref.WeakKeyDictionary()
         self.sip: SipUserAgent | None = None  # set by the box once SIP listens
         self.clock = FrameClock(loop, supervisor)
         self.devices = {

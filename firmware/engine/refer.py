@@ -34,7 +34,6 @@ no NOTIFY follows.
 from __future__ import annotations
 
 import asyncio
-import logging
 from typing import TYPE_CHECKING
 
 from firmware.engine.channel import Cause, Channel
@@ -42,6 +41,7 @@ from firmware.engine.features.hold import hold
 from firmware.engine.features.transfer import attended_transfer, blind_transfer
 from firmware.engine.replaces import partner
 from firmware.logs import call_event
+from firmware.sip.dialog import DialogState
 from firmware.sip.errors import ParseError
 from firmware.sip.message import Request, make_response
 from firmware.sip.refer import (
@@ -60,7 +60,6 @@ if TYPE_CHECKING:
     from firmware.engine.sipua import SipUserAgent
     from firmware.sip.transport import Address
 
-log = logging.getLogger(__name__)
 
 # After the final NOTIFY the phone hangs up the transferred call itself; one that does
 # not within this long gets a BYE (a few seconds: NOTIFY may be retransmitted meanwhile).
@@ -158,14 +157,15 @@ class Transfers:
 
     def _send_away(self, held: Channel, number: str, back_to: str | None,
                    after: asyncio.Task[object] | None = None) -> None:
-        """`held` to `number` (back to the extension `back_to` if nobody answers), once
-        `after` (a call still ringing the number) is over, so that its phone is free."""
+        """`held` to `number` (back to the extension `back_to` if nobody answers: the
+        transferrer, whom the target's display names too), once `after` (a call still
+        ringing the number) is over, so that its phone is free."""
         engine = self.ua.engine
 
         async def transfer() -> None:
             if after is not None and not after.done():
                 await asyncio.wait([after])
-            await blind_transfer(engine, held, number, back_to=back_to)
+            await blind_transfer(engine, held, number, back_to=back_to, by=back_to)
 
         engine.supervisor.spawn(f"transfer {held.name}", transfer(),
                                 on_crash=lambda _exc: held.hangup(Cause.FAILURE))
@@ -233,7 +233,7 @@ class Transfers:
         if not wants_subscription(request):
             return
         dialog = channel.dialog
-        if dialog is None or dialog.state.name != "CONFIRMED":
+        if dialog is None or dialog.state is not DialogState.CONFIRMED:
             return  # the phone hung up already: nobody to tell
         call_event("refer-notify", channel=channel.name, status=frag.status,
                    final=final or None)

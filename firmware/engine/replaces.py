@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING
 from firmware.engine.bridges import make_bridge
 from firmware.engine.channel import Cause, Channel
 from firmware.logs import call_event
+from firmware.sip.dialog import DialogState
 from firmware.sip.errors import ParseError
 from firmware.sip.message import Request
 from firmware.sip.refer import Replaces
@@ -39,7 +40,8 @@ def replaced_leg(ua: SipUserAgent, request: Request) -> SipChannel | int:
     except ParseError:
         return 400
     leg = ua.dialog_of(replaces.call_id, replaces.to_tag, replaces.from_tag)
-    if leg is None or leg.dialog is None or leg.dialog.state.name != "CONFIRMED":
+    dialog = leg.dialog if leg is not None else None
+    if leg is None or dialog is None or dialog.state is not DialogState.CONFIRMED:
         return 481
     if replaces.early_only:
         return 486

@@ -451,7 +451,7 @@ class SipUserAgent:
             channel.final_sent = True
             assert channel.server_tx is not None
             self.respond(channel.server_tx, self._final(channel,
-                                                         STATUS_FOR_CAUSE.get(cause, 500)))
+                                                        STATUS_FOR_CAUSE.get(cause, 500)))
         elif channel.transferred:
             return  # the phone hangs up after the REFER's final NOTIFY (or `refer` does)
         elif channel.dialog is not None and channel.dialog.state is DialogState.CONFIRMED:
@@ -476,8 +476,10 @@ class SipUserAgent:
 
     def outbound_channel(self, binding: Binding) -> SipChannel:
         media = self._media(local_ip_for(binding.source.host))
-        channel = SipChannel(self, Party(binding.extension, None), media, binding.source,
-                             inbound=False, label=binding.extension)
+        extension = self.engine.office.extension(binding.extension)
+        party = Party(binding.extension, extension.name if extension else None)
+        channel = SipChannel(self, party, media, binding.source, inbound=False,
+                             label=binding.extension)
         channel.internal = True  # it registered as an office extension (it may transfer)
         return channel
 
@@ -522,6 +524,7 @@ class SipUserAgent:
             ("CSeq", "1 INVITE"),
             ("Contact", contact),
             ("Allow", ALLOW),
+            ("Supported", SUPPORTED),
             ("User-Agent", USER_AGENT),
             ("Content-Type", "application/sdp"),
         ])

@@ -105,6 +105,8 @@ class RtpSession:
             except (BlockingIOError, InterruptedError):
                 return
             except OSError:
+                if sock.fileno() < 0:
+                    return  # closed by what the last packet set off (a hang-up)
                 continue  # ICMP errors surface here; the next read goes on
             if source != self.remote:
                 if self._latched or not self._may_latch(data):
@@ -142,6 +144,8 @@ class RtpSession:
             except (BlockingIOError, InterruptedError):
                 return
             except OSError:
+                if self._rtcp.fileno() < 0:
+                    return
                 continue
 
     def _send_failed(self, exc: OSError) -> None:

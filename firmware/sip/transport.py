@@ -181,6 +181,8 @@ class SipTransport:
             except (BlockingIOError, InterruptedError):
                 return
             except OSError as exc:  # e.g. ICMP port unreachable reported on a later read
+                if udp.fileno() < 0:
+                    return  # closed by what the last message set off (the box stopping)
                 log.debug("udp read: %s", exc)
                 continue
             if self._banned(peer[0]):

@@ -136,7 +136,7 @@ class FxsPort:
         call, waits (call waiting)."""
         if not self.available:
             raise RuntimeError(f"{self.name} is not free")
-        leg = FxsChannel(self, Party(None, None))
+        leg = FxsChannel(self, self.party or Party(None, None))  # who answers, if it does
         if self.state is PortState.OFF_HOOK:
             self.waiting.leg = leg  # rung by ring() as a waiting call
             return leg

@@ -9,6 +9,8 @@ maps the channel's life onto it:
     hangup before 200    -> 4xx/5xx     hangup before 2xx -> CANCEL
     hangup after 200     -> BYE         hangup after 2xx  -> BYE
     phone's CANCEL / BYE -> device_hangup()
+    phone's REFER        -> a transfer (`firmware.engine.refer`); the leg ends on the
+                            phone's BYE after the final NOTIFY, or the box's
 
 Call-progress tones are the phone's own business: a SIP phone plays ringback on 180 and
 shows busy on 486, so `indicate` plays nothing.
@@ -22,6 +24,7 @@ from typing import TYPE_CHECKING
 
 from firmware.engine.channel import Cause, Channel, ChannelState, Party
 from firmware.engine.channels.sip_media import SipMedia
+from firmware.engine.features.incall import in_call_key
 from firmware.logs import call_event
 from firmware.media.frames import Frame
 from firmware.media.music import HoldMusic
@@ -86,6 +89,9 @@ class SipChannel(Channel):
         self.peer_frame: Frame | None = None
         self.final_sent = False
         self.held = False  # the phone put the call on hold (re-INVITE sendonly/inactive)
+        # A REFER moved this call elsewhere: the phone hangs up after the final NOTIFY,
+        # so the box keeps the dialog until then (`firmware.engine.refer`).
+        self.transferred = False
         self.early = asyncio.Event()  # outbound: the far end sends audio before answering
         self._music: HoldMusic | None = None
         self._ringing_sent = False
@@ -131,6 +137,8 @@ class SipChannel(Channel):
         self.answer()
 
     def gone_by_phone(self, cause: Cause) -> None:
+        if self.state is ChannelState.GONE:
+            return  # the box had released it (a transfer waits for the phone's BYE)
         self.media_down()
         self.device_hangup(cause)
         self._close_media()
@@ -185,7 +193,9 @@ class SipChannel(Channel):
 
     def _digit_from_phone(self, key: str) -> None:
         """A digit the phone sent as an RFC 4733 event: on to a SIP peer as an event, to an
-        analog phone as tones in the audio."""
+        analog phone as tones in the audio; the keys of a transfer code stay here."""
+        if in_call_key(self.ua.engine, self, key):
+            return
         bridge = self.bridge
         if bridge is None:
             return

@@ -1,0 +1,222 @@
+"""Transfer codes keyed during a call, for phones without a flash (REFERENCE.md, "Feature
+codes"): the digits a SIP phone sends as RFC 4733 events come here first.
+
+    ## + number       blind transfer: the other party goes there, you are done
+    *2 + number       attended transfer: the other party waits with music while you call
+                      the number; then
+        *4            join them and drop out        *3   abort: back to the first party
+        *5            all three talk                *6   swap between the two
+
+A number ends with '#', or as soon as the dial plan knows it is complete, or after
+`INTERDIGIT_S`. Digits that are not the start of a code pass on as they came (to an IVR,
+say); those of a code are kept from the other party. A consult that fails (busy, no
+answer) gives the first party back.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import enum
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from firmware.engine.bridges import HoldingBridge, MixerBridge, make_bridge
+from firmware.engine.channel import Cause, Channel
+from firmware.engine.dialplan import Match
+from firmware.engine.features.consult import ConsultBridge
+from firmware.engine.features.hold import hold
+from firmware.engine.features.transfer import blind_transfer
+from firmware.logs import call_event
+
+if TYPE_CHECKING:
+    from firmware.engine.pbx import Engine
+
+INTERDIGIT_S = 4.0
+ATTENDED = "*2"
+ABORT, COMPLETE, THREE_WAY, SWAP = "*3", "*4", "*5", "*6"
+
+
+class Phase(enum.Enum):
+    TALKING = "talking"
+    CONSULTING = "consulting"
+
+
+@dataclass(eq=False)
+class InCallCodes:
+    engine: Engine
+    channel: Channel  # the phone's leg in its call
+    phase: Phase = Phase.TALKING
+    held: Channel | None = None  # the first party, while consulting
+    consulted: Channel | None = None  # the one called with *2, once answered
+    _typed: str = ""
+    _timer: asyncio.TimerHandle | None = None
+    _consult: asyncio.Task[Cause] | None = field(default=None, repr=False)
+    _bridge: ConsultBridge | None = field(default=None, repr=False)
+
+    def key(self, key: str) -> bool:
+        """A key the person pressed; True if it belongs to a code (keep it from the other
+        party)."""
+        typed = self._typed + key
+        if not self._may_be_code(typed):
+            self._typed = ""
+            return False
+        self._typed = typed
+        self._restart_timer()
+        self._act(final=False)
+        return True
+
+    # -- reading the codes -----------------------------------------------------------
+
+    def _codes(self) -> list[str]:
+        if self.phase is Phase.CONSULTING:
+            return [ABORT, COMPLETE, THREE_WAY, SWAP]
+        return [self.engine.office.features.blind_transfer, ATTENDED]
+
+    def _may_be_code(self, typed: str) -> bool:
+        return any(code.startswith(typed) or typed.startswith(code) for code in self._codes())
+
+    def _restart_timer(self) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+        loop = asyncio.get_running_loop()
+        self._timer = loop.call_later(INTERDIGIT_S, self._act, True)
+
+    def _act(self, final: bool) -> None:
+        typed = self._typed
+        blind = self.engine.office.features.blind_transfer
+        if self.phase is Phase.CONSULTING:
+            if typed in (ABORT, COMPLETE, THREE_WAY, SWAP):
+                self._clear()
+                self._consult_code(typed)
+            return
+        for code in (blind, ATTENDED):
+            if not typed.startswith(code) or typed == code:
+                continue
+            number = typed[len(code):]
+            done = number.endswith("#")
+            number = number.rstrip("#")
+            match = self.engine.dialplan.match(number)
+            if number and (done or final or match is Match.COMPLETE):
+                self._clear()
+                if code == blind:
+                    self._blind(number)
+                else:
+                    self._attended(number)
+            return
+        if final:
+            self._clear()
+
+    def _clear(self) -> None:
+        self._typed = ""
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+
+    # -- the actions -----------------------------------------------------------------
+
+    def _partner(self) -> Channel | None:
+        bridge = self.channel.bridge
+        return bridge.other(self.channel) if bridge is not None else None
+
+    def _blind(self, number: str) -> None:
+        other = self._partner()
+        if other is None:
+            return
+        hold(self.engine, other)
+        call_event("incall-transfer", channel=self.channel.name, to=number, kind="blind")
+        self.engine.supervisor.spawn(
+            f"transfer {other.name}",
+            blind_transfer(self.engine, other, number, self.channel.party.number,
+                           by=self.channel.party.number),
+            on_crash=lambda _exc: other.hangup(Cause.FAILURE))
+        self.channel.hangup()  # the transferrer is done
+
+    def _attended(self, number: str) -> None:
+        other = self._partner()
+        if other is None:
+            return
+        hold(self.engine, other)
+        self.held = other
+        self.phase = Phase.CONSULTING
+        call_event("incall-consult", channel=self.channel.name, to=number)
+        self._bridge = ConsultBridge(self.engine, self.channel)
+        self._consult = self.engine.supervisor.spawn(
+            f"consult from {self.channel.name}", self._consult_call(self._bridge, number),
+            on_crash=lambda _exc: self._give_back())
+
+    async def _consult_call(self, bridge: ConsultBridge, number: str) -> Cause:
+        cause = await self.engine.route(bridge.caller, number)
+        if self.phase is Phase.CONSULTING and self.channel.bridge is bridge:
+            self._give_back()  # busy, no answer, hung up: back to the first party
+        return cause
+
+    def _consulted(self) -> Channel | None:
+        if self.consulted is not None:
+            return self.consulted
+        bridge = self.channel.bridge
+        return bridge.caller.far_end() if isinstance(bridge, ConsultBridge) else None
+
+    def _give_back(self) -> None:
+        held, self.held = self.held, None
+        self.phase = Phase.TALKING
+        self.consulted = None
+        bridge = self.channel.bridge
+        if isinstance(bridge, ConsultBridge):
+            far = bridge.caller.far_end()
+            bridge.caller.hangup()  # the stand-in's call ends; a far end still there is
+            if far is not None:     # hung up by its session
+                far.hangup()
+        if held is not None and not held.gone.is_set() and not self.channel.gone.is_set():
+            if bridge is not None and not isinstance(bridge, HoldingBridge):
+                bridge.dissolve()
+            make_bridge(held, self.channel)
+
+    def _consult_code(self, code: str) -> None:
+        held = self.held
+        consulted = self._consulted()
+        if held is None or held.gone.is_set():
+            self.phase = Phase.TALKING
+            return
+        call_event("incall-consult-code", channel=self.channel.name, code=code)
+        if code == ABORT:
+            self._give_back()
+            if consulted is not None:
+                consulted.hangup()
+            return
+        if consulted is None:
+            return  # the rest need someone who answered
+        self._detach_consult()
+        if code == COMPLETE:
+            self.held = None
+            self.phase = Phase.TALKING
+            make_bridge(held, consulted)
+            call_event("transfer", channel=held.name, to=consulted.name, kind="attended")
+            self.channel.hangup()
+        elif code == THREE_WAY:
+            self.held = None
+            self.phase = Phase.TALKING
+            MixerBridge([held, self.channel, consulted], self.engine.clock)
+        elif code == SWAP:
+            hold(self.engine, consulted)
+            make_bridge(held, self.channel)
+            self.held, self.consulted = consulted, held
+
+    def _detach_consult(self) -> None:
+        """From here on the consulted party is joined directly (no stand-in)."""
+        bridge = self.channel.bridge
+        if isinstance(bridge, ConsultBridge):
+            far = bridge.caller.far_end()
+            self.consulted = far
+            if far is not None and far.bridge is not None:
+                far.bridge.dissolve()  # from the stand-in, whose session then ends
+            bridge.dissolve()
+
+
+def in_call_key(engine: Engine, channel: Channel, key: str) -> bool:
+    """Route a key pressed in a call through the codes; True if a code took it."""
+    codes = engine.in_call.get(channel)
+    if codes is None:
+        if key not in "*#":
+            return False  # the common case: no code starts with a digit
+        codes = engine.in_call[channel] = InCallCodes(engine, channel)
+    return codes.key(key)
