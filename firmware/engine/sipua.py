@@ -16,6 +16,7 @@ import ipaddress
 import logging
 import random
 import socket
+import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
@@ -760,14 +761,28 @@ def _stamp_via(response: Response, peer: Address) -> None:
 
 def local_ip_for(peer_host: str) -> str:
     """The address of ours a peer reaches us on: the source a route to it would use.
-    (Connecting a UDP socket sends nothing; it only picks the route.)"""
+    (Connecting a UDP socket sends nothing; it only picks the route.) Remembered for a
+    minute: a call asks this a dozen times, and routes change rarely (a new DHCP lease)."""
+    now = time.monotonic()
+    known = _local_ips.get(peer_host)
+    if known is not None and known[1] > now:
+        return known[0]
     family = socket.AF_INET6 if ":" in peer_host else socket.AF_INET
     with socket.socket(family, socket.SOCK_DGRAM) as probe:
         try:
             probe.connect((peer_host, 9))
-            return str(probe.getsockname()[0])
+            ours = str(probe.getsockname()[0])
         except OSError:
-            return "127.0.0.1" if family == socket.AF_INET else "::1"
+            ours = "127.0.0.1" if family == socket.AF_INET else "::1"
+    if len(_local_ips) >= LOCAL_IP_CACHE:
+        _local_ips.clear()  # a flood of strangers' addresses must not grow it
+    _local_ips[peer_host] = (ours, now + LOCAL_IP_TTL_S)
+    return ours
+
+
+LOCAL_IP_TTL_S = 60.0
+LOCAL_IP_CACHE = 1024
+_local_ips: dict[str, tuple[str, float]] = {}
 
 
 def _token(rng: random.Random) -> str:
