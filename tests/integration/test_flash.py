@@ -401,3 +401,24 @@ async def test_r4_joins_the_two_and_drops_out() -> None:
         await r(p102, "4")
         await talking(p101, p103)
         assert (await p102.listen(2)).tone == "busy"  # 102 is out of both calls
+
+
+async def test_a_recall_nobody_answers_goes_to_the_operator() -> None:
+    office = "\n".join([
+        '[site]\ncountry = "us"\ntimezone = "UTC"\n',
+        '[features]\noperator = "104"\n',
+        *(f'[[extension]]\nnumber = "10{n}"\nname = "Desk {n}"\ndevices = ["fxs:{n}"]\n'
+          for n in (1, 2, 3, 4)),
+    ])
+    async with running_box(office) as box:
+        p101, p102 = await in_call(box, "101", "102")
+        p104 = await box.phone("104")
+        await flash(p102)
+        await p102.onhook()  # the held call rings 102 back; nobody answers
+        await wait(RECALL_RING_S + 8)
+        ringing = await p104.listen(7.5)
+        assert ringing.ring_cadence_ms and ringing.callerid is not None
+        assert ringing.callerid["number"] == "101"
+        await p104.offhook()
+        await wait(1)
+        await talking(p101, p104)

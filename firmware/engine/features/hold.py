@@ -50,7 +50,7 @@ async def ring_back(engine: Engine, port: FxsPort, held: Channel, ring_s: float,
     if not port.available:
         call_event("recall-failed", port=port.name, held=held.name, why="busy")
         if release:
-            held.hangup(Cause.USER_BUSY)
+            await to_operator(engine, held, Cause.USER_BUSY)
         return False
     play_music(engine, held)
     leg = port.claim()
@@ -63,7 +63,8 @@ async def ring_back(engine: Engine, port: FxsPort, held: Channel, ring_s: float,
             if not held.gone.is_set():
                 call_event("recall-failed", port=port.name, held=held.name, why="no answer")
                 if release:
-                    held.hangup(Cause.NO_ANSWER)
+                    leg.hangup()  # stop ringing here before the operator rings
+                    await to_operator(engine, held, Cause.NO_ANSWER)
             return False
         held.indicate(None)
         make_bridge(held, leg)
@@ -73,3 +74,15 @@ async def ring_back(engine: Engine, port: FxsPort, held: Channel, ring_s: float,
         for wait in waits:
             wait.cancel()
         release_legs(engine, [leg])
+
+
+async def to_operator(engine: Engine, held: Channel, cause: Cause) -> None:
+    """A held call nobody took back: to the operator (`[features] operator`) if the office
+    has one, else it is released with `cause`."""
+    operator = engine.office.features.operator
+    if operator is not None and not held.gone.is_set():
+        call_event("to-operator", channel=held.name, operator=operator)
+        held.presented = None
+        if await engine.route(held, operator) is Cause.NORMAL_CLEARING or held.gone.is_set():
+            return
+    held.hangup(cause)
