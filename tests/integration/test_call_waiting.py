@@ -4,23 +4,10 @@ a hang-up, *70 and the per-line switch. Fake time, virtual board."""
 
 from __future__ import annotations
 
-import itertools
-
 import numpy as np
-import pytest
 
+from tests.integration.calls import hears_music, office, talking
 from tests.integration.harness import Harness, running_box, wait
-from tests.sipphone import dominant_hz
-from tools.phone.handset import VirtualPhone
-
-
-def office(analog: str = "") -> str:
-    return "\n".join([
-        '[site]\ncountry = "us"\ntimezone = "UTC"\n',
-        f"[analog]\n{analog}\n",
-        *(f'[[extension]]\nnumber = "10{n}"\nname = "Desk {n}"\ndevices = ["fxs:{n}"]\n'
-          for n in (1, 2, 3, 4)),
-    ])
 
 
 async def call(box: Harness, caller: str, callee: str, *, answer: bool = True) -> None:
@@ -34,13 +21,6 @@ async def call(box: Harness, caller: str, callee: str, *, answer: bool = True) -
         await wait(1)
 
 
-async def talking(a: VirtualPhone, b: VirtualPhone) -> None:
-    await a.say_tone(700, 1500)
-    await wait(1)
-    assert dominant_hz(await b.recording(1.0)) == pytest.approx(700, abs=10)
-    await b.say_tone(1200, 1500)
-    await wait(1)
-    assert dominant_hz(await a.recording(1.0)) == pytest.approx(1200, abs=10)
 
 
 def has_440(samples: np.ndarray) -> bool:
@@ -51,10 +31,6 @@ def has_440(samples: np.ndarray) -> bool:
     return bool(near > 20 * np.median(spectrum) and near > 1e4)
 
 
-def hears_music(samples: np.ndarray) -> bool:
-    size = 2000
-    pitches = [dominant_hz(samples[i:i + size]) for i in range(0, len(samples) - size, size)]
-    return sum(abs(x - y) > 20 for x, y in itertools.pairwise(pitches)) >= 3
 
 
 async def test_a_second_call_beeps_over_the_conversation_and_its_caller_hears_ringback() -> None:
@@ -147,7 +123,7 @@ async def test_star_70_turns_call_waiting_off_for_one_call() -> None:
 
 
 async def test_a_line_without_call_waiting_is_busy() -> None:
-    async with running_box(office("call_waiting = false")) as box:
+    async with running_box(office(analog="call_waiting = false")) as box:
         await call(box, "101", "102")
         await call(box, "103", "102", answer=False)
         (p103,) = await box.phones("103")

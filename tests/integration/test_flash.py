@@ -7,11 +7,10 @@ board (101-104 on fxs:1-4). Tones are named by the virtual phone's classifier.
 
 from __future__ import annotations
 
-import itertools
-
 import numpy as np
 import pytest
 
+from tests.integration.calls import hears_music, in_call, talking
 from tests.integration.harness import Harness, running_box, wait
 from tests.sipphone import SipPhone, dominant_hz
 from tools.phone.handset import VirtualPhone
@@ -20,33 +19,10 @@ TRANSFER_RING_S = 30.0  # [features] transfer_ring_s default
 RECALL_RING_S = 30.0  # [features] recall_ring_s default
 
 
-async def talking(a: VirtualPhone, b: VirtualPhone) -> None:
-    """Each hears the other: a says 700 Hz, then b says 1200 Hz."""
-    await a.say_tone(700, 1500)
-    await wait(1)
-    assert dominant_hz(await b.recording(1.0)) == pytest.approx(700, abs=10)
-    await b.say_tone(1200, 1500)
-    await wait(1)
-    assert dominant_hz(await a.recording(1.0)) == pytest.approx(1200, abs=10)
 
 
-async def in_call(box: Harness, caller: str, callee: str) -> tuple[VirtualPhone, VirtualPhone]:
-    a, b = await box.phones(caller, callee)
-    await a.offhook()
-    await wait(1)
-    ms = await a.dial(callee)
-    await wait(ms / 1000 + 1)
-    await b.offhook()
-    await wait(1)
-    return a, b
 
 
-def hears_music(samples: np.ndarray) -> bool:
-    """Hold music: sound whose pitch keeps changing (not a tone, not silence)."""
-    size = 2000
-    pitches = [dominant_hz(samples[i:i + size]) for i in range(0, len(samples) - size, size)]
-    loud = float(np.sqrt(np.mean(samples.astype(np.float64) ** 2))) > 100
-    return loud and sum(abs(x - y) > 20 for x, y in itertools.pairwise(pitches)) >= 3
 
 
 async def flash(phone: VirtualPhone) -> None:

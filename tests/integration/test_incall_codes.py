@@ -4,13 +4,12 @@ test phone sending RFC 4733 digits."""
 
 from __future__ import annotations
 
-import itertools
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-import numpy as np
 import pytest
 
+from tests.integration.calls import hears_music, talking
 from tests.integration.harness import Harness, running_box, wait
 from tests.sipphone import Call, SipPhone, dominant_hz
 from tools.phone.handset import VirtualPhone
@@ -41,19 +40,8 @@ async def sip_call_from_101() -> AsyncIterator[tuple[Harness, VirtualPhone, Call
             yield box, p101, call
 
 
-def hears_music(samples: np.ndarray) -> bool:
-    size = 2000
-    pitches = [dominant_hz(samples[i:i + size]) for i in range(0, len(samples) - size, size)]
-    return sum(abs(x - y) > 20 for x, y in itertools.pairwise(pitches)) >= 3
 
 
-async def talk(a: VirtualPhone, b: VirtualPhone) -> None:
-    await a.say_tone(700, 1500)
-    await wait(1)
-    assert dominant_hz(await b.recording(1.0)) == pytest.approx(700, abs=10)
-    await b.say_tone(1200, 1500)
-    await wait(1)
-    assert dominant_hz(await a.recording(1.0)) == pytest.approx(1200, abs=10)
 
 
 async def test_hash_hash_and_a_number_sends_the_caller_there() -> None:
@@ -67,7 +55,7 @@ async def test_hash_hash_and_a_number_sends_the_caller_there() -> None:
         assert ringing.callerid["name"] == "201>Desk 1"
         await p102.offhook()
         await wait(1)
-        await talk(p101, p102)
+        await talking(p101, p102)
 
 
 async def test_star_2_consults_and_star_4_joins_the_two() -> None:
@@ -84,7 +72,7 @@ async def test_star_2_consults_and_star_4_joins_the_two() -> None:
         call.play_tone(None)
         await call.send_digits("*4")
         assert await call.ended() == "bye"
-        await talk(p101, p102)
+        await talking(p101, p102)
 
 
 async def test_star_3_aborts_the_consult() -> None:

@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 from firmware.media.prompts import PromptSet
+from tests.integration.calls import in_call, lift_and_dial, office, talking
 from tests.integration.harness import Harness, running_box, wait
 from tests.sipphone import SipPhone, dominant_hz
 from tools.phone.handset import VirtualPhone
@@ -18,27 +19,8 @@ PARK_TIMEOUT_S = 45.0
 RECALL_RING_S = 30.0
 
 
-def office(features: str = "") -> str:
-    return "\n".join([
-        '[site]\ncountry = "us"\ntimezone = "UTC"\n',
-        '[sip]\nlisten = "127.0.0.1:0"\n',
-        f"[features]\n{features}\n",
-        *(f'[[extension]]\nnumber = "10{n}"\nname = "Desk {n}"\ndevices = ["fxs:{n}"]\n'
-          for n in (1, 2, 3, 4)),
-        '[[extension]]\nnumber = "201"\nname = "Soft"\ndevices = ["sip"]\n'
-        'secret = "secret-of-201"\n',
-    ])
 
 
-async def in_call(box: Harness, caller: str, callee: str) -> tuple[VirtualPhone, VirtualPhone]:
-    a, b = await box.phones(caller, callee)
-    await a.offhook()
-    await wait(1)
-    ms = await a.dial(callee)
-    await wait(ms / 1000 + 1)
-    await b.offhook()
-    await wait(1)
-    return a, b
 
 
 async def park(parker: VirtualPhone, code: str = "700") -> np.ndarray:
@@ -62,20 +44,8 @@ def spoken(samples: np.ndarray) -> bool:
     return sum(abs(a - b) > 20 for a, b in itertools.pairwise(pitches)) >= 5
 
 
-async def dial(phone: VirtualPhone, digits: str) -> None:
-    await phone.offhook()
-    await wait(1)
-    ms = await phone.dial(digits)
-    await wait(ms / 1000 + 0.5)
 
 
-async def talk(a: VirtualPhone, b: VirtualPhone) -> None:
-    await a.say_tone(700, 1500)
-    await wait(1)
-    assert dominant_hz(await b.recording(1.0)) == pytest.approx(700, abs=10)
-    await b.say_tone(1200, 1500)
-    await wait(1)
-    assert dominant_hz(await a.recording(1.0)) == pytest.approx(1200, abs=10)
 
 
 def slots(box: Harness) -> list[str]:
@@ -92,9 +62,9 @@ async def test_flash_700_parks_says_the_slot_and_anyone_takes_it_back() -> None:
         await wait(2)
         assert float(np.sqrt(np.mean((await p101.recording(2.0)).astype(float) ** 2))) > 100
         p103 = await box.phone("103")
-        await dial(p103, "701")
+        await lift_and_dial(p103, "701")
         await wait(1)
-        await talk(p101, p103)
+        await talking(p101, p103)
         assert slots(box) == []
 
 
@@ -126,11 +96,11 @@ async def test_a_call_nobody_takes_rings_the_parker_back() -> None:
         assert ringing.callerid["number"] == "101"
         await p102.offhook()
         await wait(1)
-        await talk(p101, p102)
+        await talking(p101, p102)
 
 
 async def test_then_the_operator_and_then_the_lot_again_never_dropped() -> None:
-    async with running_box(office('operator = "104"')) as box:
+    async with running_box(office(features='operator = "104"')) as box:
         p101, p102 = await in_call(box, "101", "102")
         p104 = await box.phone("104")
         await park(p102)
@@ -140,13 +110,13 @@ async def test_then_the_operator_and_then_the_lot_again_never_dropped() -> None:
         assert slots(box) == ["701"]  # back in the lot, still waiting
         assert float(np.sqrt(np.mean((await p101.recording(2.0)).astype(float) ** 2))) > 100
         p103 = await box.phone("103")
-        await dial(p103, "701")
+        await lift_and_dial(p103, "701")
         await wait(1)
-        await talk(p101, p103)
+        await talking(p101, p103)
 
 
 async def test_a_full_lot_says_so_and_gives_the_call_back() -> None:
-    async with running_box(office("park_slots = 1")) as box:
+    async with running_box(office(features="park_slots = 1")) as box:
         _p101, p102 = await in_call(box, "101", "102")
         await park(p102)
         p103, p104 = await in_call(box, "103", "104")
@@ -156,7 +126,7 @@ async def test_a_full_lot_says_so_and_gives_the_call_back() -> None:
         await wait(ms / 1000 + 2.5)
         assert spoken(await p104.recording(2.5))  # "the parking lot is full"
         await wait(2)
-        await talk(p103, p104)  # and the call is back
+        await talking(p103, p104)  # and the call is back
 
 
 async def test_two_people_dialling_one_slot_at_once_the_first_gets_it() -> None:
@@ -171,7 +141,7 @@ async def test_two_people_dialling_one_slot_at_once_the_first_gets_it() -> None:
         await p104.dial("701")
         await wait(2)
         assert (await p104.listen(2)).tone == "congestion"
-        await talk(p101, p103)
+        await talking(p101, p103)
 
 
 async def test_a_caller_who_hangs_up_while_parked_frees_the_slot() -> None:
@@ -194,9 +164,9 @@ async def test_a_transfer_to_the_park_number_parks_the_call() -> None:
         await wait(2)
         assert slots(box) == ["701"]
         p103 = await box.phone("103")
-        await dial(p103, "701")
+        await lift_and_dial(p103, "701")
         await wait(1)
-        await talk(p101, p103)
+        await talking(p101, p103)
 
 
 async def test_without_prompts_the_slot_is_beeped() -> None:

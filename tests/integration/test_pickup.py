@@ -5,49 +5,20 @@ from __future__ import annotations
 
 import pytest
 
+from tests.integration.calls import lift_and_dial, office, talking
 from tests.integration.harness import running_box, wait
 from tests.sipphone import SipPhone, dominant_hz
-from tools.phone.handset import VirtualPhone
-
-
-def office(groups: dict[str, str] | None = None) -> str:
-    groups = groups or {}
-    return "\n".join([
-        '[site]\ncountry = "us"\ntimezone = "UTC"\n',
-        '[sip]\nlisten = "127.0.0.1:0"\n',
-        *(f'[[extension]]\nnumber = "10{n}"\nname = "Desk {n}"\ndevices = ["fxs:{n}"]\n'
-          + (f'pickup_group = "{groups[f"10{n}"]}"\n' if f"10{n}" in groups else "")
-          for n in (1, 2, 3, 4)),
-        '[[extension]]\nnumber = "201"\nname = "Soft"\ndevices = ["sip"]\n'
-        'secret = "secret-of-201"\n',
-    ])
-
-
-async def dial(phone: VirtualPhone, digits: str) -> None:
-    await phone.offhook()
-    await wait(1)
-    ms = await phone.dial(digits)
-    await wait(ms / 1000 + 0.5)
-
-
-async def talk(a: VirtualPhone, b: VirtualPhone) -> None:
-    await a.say_tone(700, 1500)
-    await wait(1)
-    assert dominant_hz(await b.recording(1.0)) == pytest.approx(700, abs=10)
-    await b.say_tone(1200, 1500)
-    await wait(1)
-    assert dominant_hz(await a.recording(1.0)) == pytest.approx(1200, abs=10)
 
 
 @pytest.mark.parametrize("code", ["*8", "**102"])
 async def test_a_ringing_phone_is_answered_from_another(code: str) -> None:
     async with running_box(office()) as box:
         p101, p102, p103 = await box.phones("101", "102", "103")
-        await dial(p101, "102")
+        await lift_and_dial(p101, "102")
         await wait(3)
-        await dial(p103, code)
+        await lift_and_dial(p103, code)
         await wait(1)
-        await talk(p101, p103)
+        await talking(p101, p103)
         for _ in range(4):  # through a whole ring cycle: it stopped ringing
             assert not (await p102.status())["ringing"]
             await wait(2)
@@ -56,25 +27,25 @@ async def test_a_ringing_phone_is_answered_from_another(code: str) -> None:
 async def test_nothing_ringing_gives_congestion() -> None:
     async with running_box(office()) as box:
         (p103,) = await box.phones("103")
-        await dial(p103, "*8")
+        await lift_and_dial(p103, "*8")
         await wait(1)
         assert (await p103.listen(2)).tone == "congestion"
 
 
 async def test_group_pickup_stays_within_the_group_but_directed_pickup_does_not() -> None:
-    async with running_box(office({"103": "lab"})) as box:
+    async with running_box(office(extension_extra={"103": 'pickup_group = "lab"\n'})) as box:
         p101, p102, p103 = await box.phones("101", "102", "103")
-        await dial(p101, "102")
+        await lift_and_dial(p101, "102")
         await wait(2)
-        await dial(p103, "*8")
+        await lift_and_dial(p103, "*8")
         await wait(1)
         assert (await p103.listen(2)).tone == "congestion"  # 102 is not in the lab
         await p103.onhook()
         await wait(6)
         assert (await p102.listen(6)).ring_cadence_ms  # still ringing
-        await dial(p103, "**102")
+        await lift_and_dial(p103, "**102")
         await wait(1)
-        await talk(p101, p103)
+        await talking(p101, p103)
 
 
 async def test_a_sip_phone_picks_up_an_analog_phone_s_call() -> None:
@@ -83,7 +54,7 @@ async def test_a_sip_phone_picks_up_an_analog_phone_s_call() -> None:
         p101, p102 = await box.phones("101", "102")
         async with SipPhone(box.box.sip.address, "201", "secret-of-201") as soft:
             assert (await soft.register()) is not None
-            await dial(p101, "102")
+            await lift_and_dial(p101, "102")
             await wait(2)
             picked = await soft.call("*8")
             assert (await picked.answered()).status == 200
