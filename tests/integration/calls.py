@@ -66,3 +66,12 @@ def hears_music(samples: np.ndarray) -> bool:
     pitches = [dominant_hz(samples[i:i + size]) for i in range(0, len(samples) - size, size)]
     loud = float(np.sqrt(np.mean(samples.astype(np.float64) ** 2))) > 100
     return loud and sum(abs(x - y) > 20 for x, y in itertools.pairwise(pitches)) >= 3
+
+
+def spoken(samples: np.ndarray) -> bool:
+    """Speech: its pitch, where it is loud, all over the place (beeps keep one pitch)."""
+    size = 400
+    windows = [samples[i:i + size].astype(np.float64) for i in range(0, len(samples) - size,
+                                                                      size)]
+    pitches = [dominant_hz(w) for w in windows if np.sqrt(np.mean(w ** 2)) > 100]
+    return sum(abs(a - b) > 20 for a, b in itertools.pairwise(pitches)) >= 5

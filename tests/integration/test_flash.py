@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from tests.integration.calls import hears_music, in_call, talking
+from tests.integration.calls import hears_music, in_call, spoken, talking
 from tests.integration.harness import Harness, running_box, wait
 from tests.sipphone import SipPhone, dominant_hz
 from tools.phone.handset import VirtualPhone
@@ -127,6 +127,8 @@ async def test_a_blind_transfer_nobody_answers_comes_back_to_the_transferrer() -
         assert ringing.ring_cadence_ms and ringing.callerid is not None
         assert ringing.callerid["number"] == "101"
         await p102.offhook()
+        await wait(2)
+        assert spoken(await p102.recording(2.0))  # "transfer failed", then the call
         await wait(1)
         await talking(p101, p102)
 

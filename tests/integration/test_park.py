@@ -4,13 +4,11 @@ never dropped (firmware/engine/features/park.py). Fake time, virtual board."""
 
 from __future__ import annotations
 
-import itertools
-
 import numpy as np
 import pytest
 
 from firmware.media.prompts import PromptSet
-from tests.integration.calls import in_call, lift_and_dial, office, talking
+from tests.integration.calls import in_call, lift_and_dial, office, spoken, talking
 from tests.integration.harness import Harness, running_box, wait
 from tests.sipphone import SipPhone, dominant_hz
 from tools.phone.handset import VirtualPhone
@@ -35,13 +33,6 @@ async def park(parker: VirtualPhone, code: str = "700") -> np.ndarray:
     return heard
 
 
-def spoken(samples: np.ndarray) -> bool:
-    """Speech: its pitch, where it is loud, all over the place (beeps keep one pitch)."""
-    size = 400
-    windows = [samples[i:i + size].astype(np.float64) for i in range(0, len(samples) - size,
-                                                                      size)]
-    pitches = [dominant_hz(w) for w in windows if np.sqrt(np.mean(w ** 2)) > 100]
-    return sum(abs(a - b) > 20 for a, b in itertools.pairwise(pitches)) >= 5
 
 
 

@@ -80,7 +80,7 @@ async def blind_bounce(box: Harness) -> None:
     await p102.onhook()
     await wait(40)  # 103 does not answer: the call rings 102 again
     await p102.offhook()
-    await wait(1)
+    await wait(3)  # "transfer failed", then the two talk
 
 
 SCENARIOS: dict[str, Callable[[Harness], Awaitable[None]]] = {

@@ -307,7 +307,8 @@ class FlashCalls:
             leg.hangup()  # quietly: the port has moved on
             if not held.gone.is_set() and not _talking(held):
                 await ring_back(self.engine, self.port, held,
-                                self.engine.office.features.recall_ring_s)
+                                self.engine.office.features.recall_ring_s,
+                                announce=["transfer-failed"])
             return
         await self.port.call_ended(leg, cause)
 

@@ -41,10 +41,11 @@ def play_music(engine: Engine, channel: Channel) -> None:
 
 
 async def ring_back(engine: Engine, port: FxsPort, held: Channel, ring_s: float,
-                    *, release: bool = True) -> bool:
+                    *, release: bool = True, announce: list[str] | None = None) -> bool:
     """Ring `port` with the held call for up to `ring_s`; True if it was answered (the call
     then goes on here until it ends). Unanswered, the held party is released (unless
-    `release` is False: it stays on hold for the caller to send elsewhere)."""
+    `release` is False: it stays on hold for the caller to send elsewhere). With
+    `announce`, whoever answers first hears those prompts ("transfer failed")."""
     if held.gone.is_set():
         return False
     if not port.available:
@@ -66,6 +67,12 @@ async def ring_back(engine: Engine, port: FxsPort, held: Channel, ring_s: float,
                     leg.hangup()  # stop ringing here before the operator rings
                     await to_operator(engine, held, Cause.NO_ANSWER)
             return False
+        if announce:
+            source, seconds = engine.announcement(announce, beeps=2)
+            HoldingBridge(leg, source, engine.clock, "announce")
+            await asyncio.sleep(seconds)
+            if leg.gone.is_set() or held.gone.is_set():
+                return False
         held.indicate(None)
         make_bridge(held, leg)
         await leg.until_alone()

@@ -56,7 +56,8 @@ async def blind_transfer(engine: Engine, held: Channel, number: str,
         if back is not Cause.NORMAL_CLEARING and not held.gone.is_set():
             held.hangup(back)
     elif back_to is not None:
-        await ring_back(engine, back_to, held, features.recall_ring_s)
+        await ring_back(engine, back_to, held, features.recall_ring_s,
+                        announce=["transfer-failed"])
     else:
         held.hangup(cause)
     return cause
