@@ -65,6 +65,10 @@ log = logging.getLogger(__name__)
 ALLOW = "INVITE, ACK, CANCEL, BYE, OPTIONS, REGISTER, REFER"
 SUPPORTED = "replaces, norefersub"  # RFC 3891 (INVITE with Replaces), RFC 4488 (Refer-Sub)
 QUALIFY_S = 60.0  # how often registered phones are asked whether they are still there
+# Calls being set up at once (ringing, or waiting for the box): a small office has a few;
+# a box this far behind is overloaded (a flood, or more than it can handle).
+MAX_SETUPS = 200
+RETRY_AFTER_S = 5
 USER_AGENT = "pbx-box"
 
 
@@ -106,6 +110,7 @@ class SipUserAgent:
         self.unreachable: set[tuple[str, str]] = set()  # (extension, contact) not answering
         self.address: tuple[str, int] = ("0.0.0.0", 0)
         self.trunks: dict[str, TrunkLink] = {}
+        self.unanswered: set[SipChannel] = set()  # inbound calls without a final response
         self.on_trunk_change: Callable[[], None] = lambda: None  # a trunk's state changed
         self.user_agent = USER_AGENT
         self._waiting: dict[object, asyncio.Future[Response | None]] = {}  # tx -> final
@@ -289,6 +294,13 @@ class SipUserAgent:
 
     def _new_call(self, request: Request, source: Address, tx: ServerInviteTransaction,
                   now: float) -> None:
+        if self._setting_up() >= MAX_SETUPS:
+            # More calls being set up than the box can finish: refuse new ones at once
+            # (RFC 3261 §21.5.4) rather than let retransmissions pile up and slow them all.
+            call_event("overload", setting_up=self._setting_up(), source=str(source))
+            self.respond(tx, make_response(request, 503, "Overloaded",
+                                           headers=[("Retry-After", str(RETRY_AFTER_S))]))
+            return
         link = self._trunk_of(request, source)
         if link is not None:
             self._call_from_trunk(link, request, source, tx)
@@ -317,6 +329,10 @@ class SipUserAgent:
             take_over(self, channel, replaced)
         else:
             self._route(channel, number)
+
+    def _setting_up(self) -> int:
+        """Calls from phones that have no final answer yet (and have not hung up)."""
+        return len(self.unanswered)
 
     def _trunk_of(self, request: Request, source: Address) -> TrunkLink | None:
         """The trunk whose provider sent `request`: by source address; where several
@@ -372,6 +388,7 @@ class SipUserAgent:
         channel.local_tag = _token(self._rng)
         self._calls[(request.call_id, channel.local_tag)] = channel
         self._by_server[tx] = channel
+        self.unanswered.add(channel)
         return channel
 
     def _route(self, channel: SipChannel, number: str) -> None:
@@ -667,6 +684,7 @@ class SipUserAgent:
         return None
 
     def _forget(self, channel: SipChannel) -> None:
+        self.unanswered.discard(channel)
         if channel.invite is not None:
             self._calls.pop((channel.invite.call_id, channel.local_tag), None)
 

@@ -481,3 +481,22 @@ async def test_half_open_tcp_connections_do_not_stop_the_service(
         assert harness.box.supervisor.crashes == 0
         assert [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR] == []
 
+
+async def test_more_calls_being_set_up_than_the_box_can_finish_get_503(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    # An overloaded box refuses new calls at once (RFC 3261 §21.5.4) instead of letting
+    # retransmissions slow every call down; the limit, 200, is lowered to see it here.
+    monkeypatch.setattr(sipua, "MAX_SETUPS", 2)
+    async with office() as (_, box), softphones(box, "201", "202") as [sp201, sp202]:
+        ringing = [await sp201.call("202") for _ in range(2)]
+        for call in ringing:
+            await call.response(180)  # both ring 202, which does not answer
+        refused = await sp201.call("202")
+        final = await refused.final()
+        assert final.status == 503
+        assert final.headers.get("Retry-After") == "5"
+        await ringing[0].cancel()
+        await wait(1)
+        taken = await sp201.call("202")  # one fewer being set up: room again
+        assert (await taken.response(180)).status == 180
+        assert len([c for c in sp202.calls if c.incoming]) == 3  # the refused one never rang

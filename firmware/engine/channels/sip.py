@@ -87,7 +87,7 @@ class SipChannel(Channel):
         self.local_tag = ""
         self.dialog: Dialog | None = None
         self.peer_frame: Frame | None = None
-        self.final_sent = False
+        self._final_sent = False
         self.held = False  # the phone put the call on hold (re-INVITE sendonly/inactive)
         # A REFER moved this call elsewhere: the phone hangs up after the final NOTIFY,
         # so the box keeps the dialog until then (`firmware.engine.refer`).
@@ -96,6 +96,17 @@ class SipChannel(Channel):
         self._music: HoldMusic | None = None
         self._ringing_sent = False
         media.on_digit = self._digit_from_phone
+
+    @property
+    def final_sent(self) -> bool:
+        """A call to the box got its final response (or is over): no longer being set up."""
+        return self._final_sent
+
+    @final_sent.setter
+    def final_sent(self, sent: bool) -> None:
+        self._final_sent = sent
+        if sent:
+            self.ua.unanswered.discard(self)
 
     # -- engine side -----------------------------------------------------------------
 
@@ -144,6 +155,7 @@ class SipChannel(Channel):
         self._close_media()
 
     def _close_media(self) -> None:
+        self.ua.unanswered.discard(self)
         session = self.media.session
         call_event("rtp", channel=self.name, received=session.received, sent=session.sent,
                    dropped=session.dropped)
