@@ -35,6 +35,8 @@ class FeaturesConfig(Model):
     """[features]: codes dialled in a call or after a hook-flash, and feature timeouts."""
 
     blind_transfer: Code = Field("##", description="+ number: transfer the other party there")
+    attended_transfer: Code = Field(
+        "*2", description="in a call, + number: consult, then *4 join, *3 back, *5 3-way")
     forward_all_on: Code = Field("*72", description="+ number: forward every call there")
     forward_all_off: Code = "*73"
     forward_busy_on: Code = Field("*90", description="+ number: forward calls when busy")

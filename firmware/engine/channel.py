@@ -98,6 +98,11 @@ class Channel(abc.ABC):
             self._alone.clear()
             self._joined.set()
 
+    def partner(self) -> Channel | None:
+        """Who this leg talks to in a two-party call (None: alone, held, in a 3-way)."""
+        bridge = self._bridge
+        return bridge.other(self) if bridge is not None else None
+
     async def until_bridged(self) -> None:
         """Until this leg is in a bridge (its caller's session joins an answered leg a
         moment after the answer), or gone."""

@@ -118,10 +118,13 @@ class Engine:
         spoken = self.prompts.sequence(keys)
         if spoken is not None:
             return spoken, spoken.seconds
+        return self.beeps(max(beeps, 1), 200)
+
+    def beeps(self, count: int, ms: int) -> tuple[FrameSource, float]:
+        """`count` short beeps at the dial tone's pitch, and how long they take."""
         pitch = "+".join(f"{f:g}" for f in self.plan.dial.segments[0].freqs) or "425"
-        count = max(beeps, 1)
-        text = ",".join([f"!{pitch}/200,!0/200"] * count)
-        return ToneGenerator(ToneSpec.parse("beeps", text)), count * 0.4
+        text = ",".join([f"!{pitch}/{ms},!0/{ms}"] * count)
+        return ToneGenerator(ToneSpec.parse("beeps", text)), count * 2 * ms / 1000
 
     def devices_of(self, extension: ExtensionConfig) -> list[Device]:
         """Every phone of `extension`: its analog ports and its live SIP registrations."""

@@ -16,7 +16,6 @@ import ipaddress
 import logging
 import random
 import socket
-import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
@@ -781,7 +780,7 @@ def local_ip_for(peer_host: str) -> str:
     """The address of ours a peer reaches us on: the source a route to it would use.
     (Connecting a UDP socket sends nothing; it only picks the route.) Remembered for a
     minute: a call asks this a dozen times, and routes change rarely (a new DHCP lease)."""
-    now = time.monotonic()
+    now = asyncio.get_running_loop().time()
     known = _local_ips.get(peer_host)
     if known is not None and known[1] > now:
         return known[0]

@@ -84,7 +84,7 @@ class TrunkLink:
         response = await self.ua.request(request, address)
         if response is not None and response.status in (401, 407):
             with contextlib.suppress(AuthError):
-                await self.ua.request(self._with_credentials(request, response), address)
+                await self.ua.request(self.with_credentials(request, response), address)
         call_event("trunk", trunk=self.name, state="unregistered")
 
     async def _run(self) -> None:
@@ -132,7 +132,7 @@ class TrunkLink:
                 return self._granted(response, expires)
             if status in (401, 407) and (not answered or _stale(response)):
                 try:
-                    request = self._with_credentials(request, response)
+                    request = self.with_credentials(request, response)
                 except AuthError as exc:
                     self.problem = f"cannot answer the provider's challenge: {exc}"
                     return None
@@ -178,9 +178,6 @@ class TrunkLink:
 
     def with_credentials(self, request: Request, challenge: Response) -> Request:
         """`request` again (new branch, next CSeq) answering `challenge` (401 or 407)."""
-        return self._with_credentials(request, challenge)
-
-    def _with_credentials(self, request: Request, challenge: Response) -> Request:
         proxy = challenge.status == 407
         chosen = select_challenge(challenge.headers.get_all(
             "Proxy-Authenticate" if proxy else "WWW-Authenticate"))

@@ -42,8 +42,7 @@ class ConsultCaller(Channel):
         pass
 
     def far_end(self) -> Channel | None:
-        bridge = self.bridge
-        return bridge.other(self) if bridge is not None else None
+        return self.partner()
 
 
 class ConsultBridge(HoldingBridge):

@@ -106,14 +106,14 @@ class FlashCalls:
             self._drop_last(mine)  # type: ignore[arg-type]
             return True
         if held is not None:
-            consulted = _partner(mine) if self.state is FlashState.CONSULTING else None
+            consulted = mine.partner() if mine is not None and \
+                self.state is FlashState.CONSULTING else None
             if consulted is not None and mine is not None:
                 self._three_way(held, mine, consulted)
             else:
                 self._retrieve(held)
             return True
-        other = mine.bridge.other(mine) if mine is not None and mine.bridge is not None \
-            else None
+        other = mine.partner() if mine is not None else None
         if other is None:
             return False
         self._hold(other)
@@ -131,9 +131,8 @@ class FlashCalls:
             self._recall = held
             return False
         bridge = mine.bridge
-        other = bridge.other(mine) if bridge is not None else None
-        if other is not None:  # attended: the consult was answered
-            assert bridge is not None
+        other = mine.partner()
+        if other is not None and bridge is not None:  # attended: the consult was answered
             bridge.dissolve()
             make_bridge(held, other)
             call_event("transfer", channel=held.name, to=other.name, kind="attended")
@@ -183,7 +182,7 @@ class FlashCalls:
         call_event("r-key", port=self.port.name, key=key)
         if key is None or self.port.channel is not mine:
             return
-        partner = _partner(mine)
+        partner = mine.partner()
         if self.state is FlashState.THREE_WAY:
             if key == "1":
                 self._drop_last(mine)
@@ -213,7 +212,7 @@ class FlashCalls:
             await self.port.call_ended(mine, Cause.NORMAL_CLEARING)
 
     def _answer_waiting(self, mine: FxsChannel) -> None:
-        other = _partner(mine)
+        other = mine.partner()
         waiting = self.port.waiting.take()
         assert waiting is not None
         if other is not None:
@@ -226,7 +225,7 @@ class FlashCalls:
         waiting.session = self.port.start(f"call on {self.port.name}", self._talk(waiting))
 
     def _swap(self, mine: FxsChannel | None, held: Channel) -> None:
-        other = _partner(mine)
+        other = mine.partner()
         if other is not None:
             hold(self.engine, other)
         self._retrieve(held)
@@ -305,7 +304,7 @@ class FlashCalls:
         held = leg.handed_to
         if held is not None:  # semi-attended: answered (handed over), or back to us
             leg.hangup()  # quietly: the port has moved on
-            if not held.gone.is_set() and not _talking(held):
+            if not held.gone.is_set() and held.partner() is None:
                 await ring_back(self.engine, self.port, held,
                                 self.engine.office.features.recall_ring_s,
                                 announce=["transfer-failed"])
@@ -323,14 +322,4 @@ class FlashCalls:
             return Match.PARTIAL if rest == "" else plan.match(rest)
         return plan.match(digits)
 
-
-def _partner(channel: Channel | None) -> Channel | None:
-    """Who `channel` talks to in a two-party call, if it does."""
-    bridge = channel.bridge if channel is not None else None
-    return bridge.other(channel) if bridge is not None and channel is not None else None
-
-
-def _talking(channel: Channel) -> bool:
-    bridge = channel.bridge
-    return bridge is not None and bridge.other(channel) is not None
 

@@ -25,7 +25,6 @@ from typing import TYPE_CHECKING
 from firmware.engine.bridges import HoldingBridge
 from firmware.engine.channel import Cause, Channel
 from firmware.logs import call_event
-from firmware.media.tones import ToneGenerator, ToneSpec
 from firmware.statefiles import write_atomic
 
 if TYPE_CHECKING:
@@ -104,8 +103,8 @@ async def change_setting(engine: Engine, caller: Channel, what: str,
 
 async def _confirm(engine: Engine, caller: Channel) -> None:
     """Three short beeps at the dial tone's pitch: done."""
-    beeps = ToneSpec.parse("confirm", ",".join([f"!{_pitch(engine)}/100,!0/100"] * 3))
-    HoldingBridge(caller, ToneGenerator(beeps), engine.clock, "confirm")
+    beeps, _seconds = engine.beeps(3, 100)
+    HoldingBridge(caller, beeps, engine.clock, "confirm")
     try:
         await asyncio.sleep(CONFIRM_S)
     finally:
@@ -113,9 +112,6 @@ async def _confirm(engine: Engine, caller: Channel) -> None:
         if isinstance(bridge, HoldingBridge):
             bridge.dissolve()
 
-
-def _pitch(engine: Engine) -> str:
-    return "+".join(f"{f:g}" for f in engine.plan.dial.segments[0].freqs) or "425"
 
 
 # -- ringing an extension with forwards --------------------------------------------------

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import enum
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from firmware.engine.bridges import HoldingBridge, MixerBridge, make_bridge
@@ -32,7 +32,6 @@ if TYPE_CHECKING:
     from firmware.engine.pbx import Engine
 
 INTERDIGIT_S = 4.0
-ATTENDED = "*2"
 ABORT, COMPLETE, THREE_WAY, SWAP = "*3", "*4", "*5", "*6"
 
 
@@ -50,8 +49,6 @@ class InCallCodes:
     consulted: Channel | None = None  # the one called with *2, once answered
     _typed: str = ""
     _timer: asyncio.TimerHandle | None = None
-    _consult: asyncio.Task[Cause] | None = field(default=None, repr=False)
-    _bridge: ConsultBridge | None = field(default=None, repr=False)
 
     def key(self, key: str) -> bool:
         """A key the person pressed; True if it belongs to a code (keep it from the other
@@ -70,7 +67,8 @@ class InCallCodes:
     def _codes(self) -> list[str]:
         if self.phase is Phase.CONSULTING:
             return [ABORT, COMPLETE, THREE_WAY, SWAP]
-        return [self.engine.office.features.blind_transfer, ATTENDED]
+        features = self.engine.office.features
+        return [features.blind_transfer, features.attended_transfer]
 
     def _may_be_code(self, typed: str) -> bool:
         return any(code.startswith(typed) or typed.startswith(code) for code in self._codes())
@@ -83,13 +81,14 @@ class InCallCodes:
 
     def _act(self, final: bool) -> None:
         typed = self._typed
-        blind = self.engine.office.features.blind_transfer
+        blind, attended = self.engine.office.features.blind_transfer, \
+            self.engine.office.features.attended_transfer
         if self.phase is Phase.CONSULTING:
             if typed in (ABORT, COMPLETE, THREE_WAY, SWAP):
                 self._clear()
                 self._consult_code(typed)
             return
-        for code in (blind, ATTENDED):
+        for code in (blind, attended):
             if not typed.startswith(code) or typed == code:
                 continue
             number = typed[len(code):]
@@ -114,12 +113,8 @@ class InCallCodes:
 
     # -- the actions -----------------------------------------------------------------
 
-    def _partner(self) -> Channel | None:
-        bridge = self.channel.bridge
-        return bridge.other(self.channel) if bridge is not None else None
-
     def _blind(self, number: str) -> None:
-        other = self._partner()
+        other = self.channel.partner()
         if other is None:
             return
         hold(self.engine, other)
@@ -132,16 +127,16 @@ class InCallCodes:
         self.channel.hangup()  # the transferrer is done
 
     def _attended(self, number: str) -> None:
-        other = self._partner()
+        other = self.channel.partner()
         if other is None:
             return
         hold(self.engine, other)
         self.held = other
         self.phase = Phase.CONSULTING
         call_event("incall-consult", channel=self.channel.name, to=number)
-        self._bridge = ConsultBridge(self.engine, self.channel)
-        self._consult = self.engine.supervisor.spawn(
-            f"consult from {self.channel.name}", self._consult_call(self._bridge, number),
+        bridge = ConsultBridge(self.engine, self.channel)
+        self.engine.supervisor.spawn(
+            f"consult from {self.channel.name}", self._consult_call(bridge, number),
             on_crash=lambda _exc: self._give_back())
 
     async def _consult_call(self, bridge: ConsultBridge, number: str) -> Cause:

@@ -72,7 +72,7 @@ def transferred_party(caller: Party, by: str) -> Party:
 def attended_transfer(first: Channel, second: Channel) -> bool:
     """The transferrer's two legs `first` and `second`: whoever each talks to are joined,
     and the two legs end. False (nothing changed) unless both are in two-party calls."""
-    a, b = _partner(first), _partner(second)
+    a, b = first.partner(), second.partner()
     if a is None or b is None or a is b:
         return False
     for leg in (first, second):
@@ -85,7 +85,3 @@ def attended_transfer(first: Channel, second: Channel) -> bool:
     second.hangup()
     return True
 
-
-def _partner(leg: Channel) -> Channel | None:
-    bridge = leg.bridge
-    return bridge.other(leg) if bridge is not None else None
