@@ -10,13 +10,16 @@ import asyncio
 import logging
 from pathlib import Path
 
+from firmware.apps import build_apps
 from firmware.config import BoardConfig, ConfigError, OfficeConfig, load_office, office_to_toml
 from firmware.credentials import resolve_secrets
+from firmware.engine.apps import App
 from firmware.engine.features.forward import SETTINGS_FILE, SettingsStore
 from firmware.engine.pbx import Engine
 from firmware.engine.sipua import SipUserAgent
 from firmware.runtime import Supervisor
 from firmware.statefiles import write_atomic
+from firmware.store import STORE_FILE, Store
 from hal.backend import BoardSpec, load
 from hal.sim.board import SimBoard
 from hal.sim.control import ControlServer
@@ -67,6 +70,8 @@ class Box:
         self.engine: Engine | None = None
         self.sip: SipUserAgent | None = None
         self.control: ControlServer | None = None
+        self.store: Store | None = None
+        self.apps: list[App] = []
 
     @property
     def control_path(self) -> Path:
@@ -77,12 +82,18 @@ class Box:
         self.hal = load(board_spec(self.board_config), loop)
         await self.hal.start()
         settings = SettingsStore(self.state_dir / SETTINGS_FILE)
-        self.engine = Engine(self.office, self.hal.lines, self.supervisor, loop, settings)
+        self.store = Store(self.state_dir / STORE_FILE)
+        self.store.open()
+        self.apps = build_apps(self.state_dir, self.store)
+        self.engine = Engine(self.office, self.hal.lines, self.supervisor, loop, settings,
+                             self.apps)
         self.sip = SipUserAgent(self.engine, self.office.sip,
                                 resolve_secrets(self.office, self.state_dir))
         self.engine.sip = self.sip
         self.sip.on_trunk_change = self._publish
         await self.sip.start()
+        for app in self.apps:
+            app.start(self.engine)
         self._publish()
         self.control = ControlServer(self.hal)
         await self.control.start_unix(self.control_path)
@@ -123,6 +134,10 @@ class Box:
             await self.control.stop()
         if self.sip is not None:
             await self.sip.stop()
+        for app in self.apps:
+            await app.stop()
         await self.supervisor.shutdown()
+        if self.store is not None:
+            self.store.close()
         if self.hal is not None:
             await self.hal.stop()

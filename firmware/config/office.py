@@ -28,6 +28,7 @@ from pydantic import (
 )
 
 from firmware.config.board import BoardConfig, sorted_devices
+from firmware.config.destinations import target_checks
 from firmware.config.features import FeaturesConfig, feature_checks
 from firmware.config.model import Model, context_of, run_checks, validate
 from firmware.config.problems import ConfigError, Issue, fail, reject
@@ -229,7 +230,7 @@ class OfficeConfig(Model):
 def _office_checks(data: Mapping[str, Any]) -> list[Issue]:
     """Checks that involve more than one value of an office config."""
     return _hook_order(data) + _number_checks(data) + _device_checks(data) + trunk_checks(data) \
-        + feature_checks(data)
+        + feature_checks(data) + target_checks(data)
 
 
 def _valid(model: type[BaseModel], key: str, value: object) -> bool:

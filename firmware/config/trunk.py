@@ -16,6 +16,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, Field, StrictInt, StrictStr
 
+from firmware.config.destinations import Target
 from firmware.config.model import Model
 from firmware.config.patterns import DialPattern, PatternError
 from firmware.config.problems import Issue, fail
@@ -118,7 +119,6 @@ def _check_prefix(value: str) -> str:
 
 Name = Annotated[StrictStr, AfterValidator(_check_name)]
 Did = Annotated[StrictStr, AfterValidator(_check_did)]
-ExtensionNumber = Annotated[StrictStr, Field(pattern=r"^[0-9]{2,6}$")]
 
 
 class TrunkConfig(Model):
@@ -138,9 +138,9 @@ class TrunkConfig(Model):
     expires_s: Annotated[StrictInt, Field(ge=60, le=86400)] = 600
     caller_id: Did | None = Field(
         None, description="the office's number, shown on outgoing calls")
-    inbound: dict[Did, ExtensionNumber] = Field(
-        default_factory=dict, description="called number (DID) -> extension")
-    inbound_default: ExtensionNumber | None = Field(
+    inbound: dict[Did, Target] = Field(
+        default_factory=dict, description="called number (DID) -> destination")
+    inbound_default: Target | None = Field(
         None, description="where calls to any other number go")
     also_from: tuple[Annotated[StrictStr, AfterValidator(_check_source)], ...] = Field(
         (), description="other addresses the provider's calls come from")
@@ -155,7 +155,7 @@ class TrunkConfig(Model):
         return self.auth_username or self.username
 
     def destination(self, called: str) -> str | None:
-        """The extension a call to `called` goes to ('+1512...' and '1512...' are one)."""
+        """Where a call to `called` goes ('+1512...' and '1512...' are one)."""
         bare = called.removeprefix("+")
         for did, extension in self.inbound.items():
             if did.removeprefix("+") == bare:
@@ -194,15 +194,6 @@ def trunk_checks(data: Mapping[str, Any]) -> list[Issue]:
             issues.append(Issue(path, "the box must register to the provider but has no"
                                 " password for it", 'add secret = "..." from the provider, or'
                                 " register = false if the provider lets the box in by address"))
-        inbound = trunk.get("inbound")
-        for did, ext in inbound.items() if isinstance(inbound, Mapping) else ():
-            if isinstance(ext, str) and ext not in extensions:
-                issues.append(Issue((*path, "inbound", did), f"calls to {did} go to {ext}, "
-                                    "which is not an extension", "name an extension number"))
-        default = trunk.get("inbound_default")
-        if isinstance(default, str) and default not in extensions:
-            issues.append(Issue((*path, "inbound_default"), f"{default} is not an extension",
-                                "name an extension number"))
     country = (data.get("site") or {}).get("country", "us")
     issues += _route_checks(data, names, extensions, INTERNATIONAL_PREFIX.get(country, "00"))
     return issues

@@ -80,6 +80,8 @@ class Channel(abc.ABC):
         self.forwarded_by: str | None = None  # the extension whose forward sent it on
         self.recall_to: Any = None  # the phone a parked or transferred call comes back to
         self.presented: Party | None = None  # who phones it rings see, if not `party`
+        # While an application (a menu, voicemail) listens: the keys the caller presses.
+        self.keys: asyncio.Queue[str] | None = None
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.name} {self.state.value}>"
@@ -126,6 +128,24 @@ class Channel(abc.ABC):
             finally:
                 for wait in waits:
                     wait.cancel()
+
+    # -- keys for applications ------------------------------------------------------------
+
+    def listen_keys(self) -> asyncio.Queue[str]:
+        """From now on the keys the caller presses (DTMF, RFC 4733, pulses) go to the queue
+        returned, not to the other party or the in-call codes; until `stop_keys`."""
+        self.keys = asyncio.Queue()
+        return self.keys
+
+    def stop_keys(self) -> None:
+        self.keys = None
+
+    def key_pressed(self, key: str) -> bool:
+        """The device reports a key; True if an application took it."""
+        if self.keys is None:
+            return False
+        self.keys.put_nowait(key)
+        return True
 
     # -- engine side -------------------------------------------------------------------
 

@@ -13,6 +13,7 @@ import datetime
 import functools
 import logging
 import weakref
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
@@ -21,6 +22,7 @@ import numpy as np
 import numpy.typing as npt
 
 from firmware.config import ExtensionConfig, OfficeConfig, RouteConfig
+from firmware.config.destinations import split_target
 from firmware.engine.channel import Cause, Channel, Party
 from firmware.engine.channels.fxs import FxsPort
 from firmware.engine.clock import FrameClock
@@ -30,6 +32,7 @@ from firmware.engine.features.forward import SettingsStore, change_setting
 from firmware.engine.features.incall import InCallCodes
 from firmware.engine.features.park import ParkingLot, park_here, take_parked
 from firmware.engine.features.pickup import RingingCalls, pickup
+from firmware.engine.goodbye import say_goodbye
 from firmware.engine.outbound import dial_out
 from firmware.logs import call_event
 from firmware.media.errors import MediaError
@@ -43,6 +46,7 @@ from hal.interfaces import AnalogLine
 log = logging.getLogger(__name__)
 
 if TYPE_CHECKING:
+    from firmware.engine.apps import App
     from firmware.engine.sipua import SipDevice, SipUserAgent
 
     Device = FxsPort | SipDevice
@@ -56,8 +60,10 @@ class Engine:
         supervisor: Supervisor,
         loop: asyncio.AbstractEventLoop,
         settings: SettingsStore | None = None,
+        apps: Sequence[App] = (),
     ) -> None:
         self.supervisor = supervisor
+        self.apps = {app.kind: app for app in apps}  # menus, groups, queues, voicemail ...
         self.settings = settings or SettingsStore()  # forwards and DND, per extension
         self.ringing = RingingCalls()  # calls ringing now, for pickup
         self.parking = ParkingLot()
@@ -86,6 +92,8 @@ class Engine:
             dialplan.add_range(route.prefix, route.patterns(),
                                functools.partial(self._dial_out, route))
         self._add_setting_codes(dialplan, office)
+        for app in self.apps.values():
+            app.configure(self, office, dialplan)
         self.dialplan = dialplan
         owners = {device: ext for ext in office.extensions for device in ext.devices}
         for name, port in self.devices.items():
@@ -172,8 +180,23 @@ class Engine:
     def _dial_out(self, route: RouteConfig, number: str) -> Destination:
         return functools.partial(dial_out, self, route, number)
 
+    def destination(self, target: str) -> Destination | None:
+        """Where `target` leads: a number of the dial plan, or a destination of the
+        config ("menu:main", "voicemail:101", "operator", "hangup"; config.destinations)."""
+        kind, name = split_target(target)
+        if kind == "number":
+            return self.dialplan.lookup(name)
+        if kind == "operator":
+            operator = self.office.features.operator
+            return self.dialplan.lookup(operator) if operator is not None else None
+        if kind == "hangup":
+            return functools.partial(say_goodbye, self)
+        app = self.apps.get(kind)
+        return app.destination(name) if app is not None else None
+
     async def route(self, channel: Channel, number: str) -> Cause:
-        destination = self.dialplan.lookup(number)
+        """Send `channel` to `number` (digits dialled, or a destination of the config)."""
+        destination = self.destination(number)
         if destination is not None:
             return await destination(channel)
         route = next((r for r in self.office.routes if number.startswith(r.prefix)), None)

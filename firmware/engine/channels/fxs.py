@@ -92,6 +92,18 @@ class FxsChannel(Channel):
     def _release(self, cause: Cause) -> None:
         self.port.leg_cleared(self, cause)
 
+    def listen_keys(self) -> asyncio.Queue[str]:
+        # The port's own detector and pulse digits feed the queue (as when dialling).
+        queue = super().listen_keys()
+        if self.port.channel is self:
+            self.port.listen_for(queue)
+        return queue
+
+    def stop_keys(self) -> None:
+        super().stop_keys()
+        if self.port.channel is self:
+            self.port.listen_for(None)
+
 
 class FxsPort:
     """The device behind one FXS port, and the media-clock participant for its audio."""
@@ -297,6 +309,14 @@ class FxsPort:
         if old is not None and old is not leg:
             old.hangup()
         return leg
+
+    def listen_for(self, queue: asyncio.Queue[str] | None) -> None:
+        """Keys the person presses go to `queue` (an application listens); None: stop."""
+        if queue is None:
+            self._detector = None
+            return
+        self._digits = queue
+        self._detector = DtmfDetector()
 
     async def key(self, within_s: float) -> str | None:
         """The next key the person presses (DTMF or pulses) within `within_s`, or None."""

@@ -205,8 +205,9 @@ class SipChannel(Channel):
 
     def _digit_from_phone(self, key: str) -> None:
         """A digit the phone sent as an RFC 4733 event: on to a SIP peer as an event, to an
-        analog phone as tones in the audio; the keys of a transfer code stay here."""
-        if in_call_key(self.ua.engine, self, key):
+        analog phone as tones in the audio; the keys of a transfer code stay here, and an
+        application that listens (a menu) takes them all."""
+        if self.key_pressed(key) or in_call_key(self.ua.engine, self, key):
             return
         bridge = self.bridge
         if bridge is None:

@@ -64,7 +64,8 @@ def test_the_shipped_set_loads_cleanly_and_is_small() -> None:
               "please-hold", "thank-you", "goodbye", "invalid", "cannot-complete",
               "caller-number", "number", "extension"]
     assert prompts.missing(wanted) == []
-    assert sum(p.stat().st_size for p in SHIPPED_DIR.iterdir()) < 1_000_000
+    # About 130 s of speech with the menus, queues and voicemail: 16-bit WAV, ~2 MB.
+    assert sum(p.stat().st_size for p in SHIPPED_DIR.iterdir()) < 3_000_000
     for key in wanted:
         samples = prompts.samples(key)
         assert samples is not None and 0.2 < len(samples) / 8000 < 4.0, key  # words, trimmed
