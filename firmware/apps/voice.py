@@ -16,15 +16,15 @@ import asyncio
 from types import TracebackType
 from typing import TYPE_CHECKING
 
-from firmware.engine.bridges import HoldingBridge
+from firmware.engine.bridges import HoldingBridge, RecordingBridge
 from firmware.engine.channel import Channel
-from firmware.media.frames import Frame, silence
+from firmware.media.frames import FRAME_MS, Frame, silence
 from firmware.media.player import FrameSource
 
 if TYPE_CHECKING:
     from firmware.engine.pbx import Engine
 
-__all__ = ["Listening", "ask", "music", "say", "sound"]
+__all__ = ["Listening", "ask", "music", "say", "sound", "start_recording", "until_recorded"]
 
 
 class Listening:
@@ -93,6 +93,30 @@ async def ask(engine: Engine, channel: Channel, keys: asyncio.Queue[str],
         typed += key
         timeout = between_s
     return typed
+
+
+def start_recording(engine: Engine, channel: Channel, max_s: float) -> RecordingBridge:
+    """From now on keep what the caller says (at most `max_s` seconds); they hear silence.
+    The frames are in `bridge.frames` even if the caller hangs up meanwhile: hanging up is
+    how most people finish a voicemail."""
+    return RecordingBridge(channel, _Silence(), engine.clock, int(max_s * 1000) // FRAME_MS)
+
+
+async def until_recorded(channel: Channel, bridge: RecordingBridge,
+                         keys: asyncio.Queue[str], end: str = "#") -> str:
+    """Until the caller presses a key of `end` ("key"), the recording is full ("full") or
+    the caller is gone ("gone"). A key not in `end` is ignored."""
+    while True:
+        if channel.gone.is_set():
+            return "gone"
+        if bridge.full:
+            return "full"
+        try:
+            key = await asyncio.wait_for(keys.get(), FRAME_MS / 1000 * 5)
+        except TimeoutError:
+            continue
+        if key in end:
+            return "key"
 
 
 async def _key_arrives(keys: asyncio.Queue[str]) -> None:

@@ -9,14 +9,15 @@ from __future__ import annotations
 
 from typing import Protocol
 
-from firmware.engine.bridges.holding import HoldingBridge
+from firmware.engine.bridges.holding import HoldingBridge, RecordingBridge
 from firmware.engine.bridges.mixer import MixerBridge
 from firmware.engine.bridges.pcm import TwoPartyBridge
 from firmware.engine.bridges.relay import RelayBridge, can_relay
 from firmware.engine.channel import Channel
 from firmware.media.frames import Frame
 
-__all__ = ["Bridge", "HoldingBridge", "MixerBridge", "RelayBridge", "TwoPartyBridge",
+__all__ = ["Bridge", "HoldingBridge", "MixerBridge", "RecordingBridge", "RelayBridge",
+           "TwoPartyBridge",
            "make_bridge"]
 
 

@@ -66,3 +66,22 @@ class HoldingBridge:
 
     def crashed(self, exc: BaseException) -> None:
         self.dissolve()
+
+
+class RecordingBridge(HoldingBridge):
+    """A holding bridge that keeps what the leg says (voicemail, a greeting), up to
+    `max_frames` frames; the leg hears `source` meanwhile (silence, mostly)."""
+
+    def __init__(self, channel: Channel, source: FrameSource, clock: FrameClock,
+                 max_frames: int) -> None:
+        super().__init__(channel, source, clock, "recording")
+        self.frames: list[Frame] = []
+        self.max_frames = max_frames
+
+    def forward(self, source: Channel, frame: Frame) -> None:
+        if len(self.frames) < self.max_frames:
+            self.frames.append(frame.copy())  # the device may reuse its buffer
+
+    @property
+    def full(self) -> bool:
+        return len(self.frames) >= self.max_frames
