@@ -267,6 +267,7 @@ class Call:
         self.remote_sdp: SessionDescription | None = None
         self.server_tx: ServerInviteTransaction | None = None
         self.notifies: list[Request] = []  # the box's NOTIFYs in this call (a REFER's progress)
+        self.shown: list[NameAddr] = []  # who the display shows, as UPDATEs told it
         self._tag = f"{phone.rng.getrandbits(48):012x}"
         self._session = phone.rng.getrandbits(31)
         self._version = self._session
@@ -430,6 +431,17 @@ class Call:
         self.notifies.append(request)
         self.phone._answer(tx, make_response(request, 200))
 
+    def _updated(self, request: Request, tx: ServerTransaction) -> None:
+        """An UPDATE: a P-Asserted-Identity in it is who the display shows from now on."""
+        assert self.dialog is not None
+        if not self.dialog.accept_request(request):
+            self.phone._answer(tx, make_response(request, 500))
+            return
+        identity = request.headers.get("P-Asserted-Identity")
+        if identity is not None:
+            self.shown.append(NameAddr.parse(identity))
+        self.phone._answer(tx, make_response(request, 200))
+
     def play_tone(self, hz: float | None) -> None:
         """Say a steady sine of `hz` into the call (None: silence)."""
         self.media.tone_hz = hz
@@ -530,6 +542,8 @@ class Call:
                   request: Request | None = None) -> Response:
         response = make_response(request or self.invite, status, to_tag=self._tag)
         response.headers.add("Contact", self.phone.contact)
+        if self.phone.allow and status == 200:
+            response.headers.add("Allow", self.phone.allow)
         if sdp is not None:
             response.headers.add("Content-Type", "application/sdp")
             response.body = bytes(sdp)
@@ -568,8 +582,10 @@ class SipPhone:
 
     def __init__(self, box: Address, user: str, password: str | None = None, *,
                  host: str = "127.0.0.1", domain: str | None = None,
-                 private_host: str | None = None) -> None:
+                 private_host: str | None = None, allow: str | None = None) -> None:
         """A phone with its SIP socket on `host` (each 127.x.y.z is a source of its own).
+
+        `allow`: the Allow header of its INVITEs and 200s (a desk phone says it takes UPDATE).
 
         `domain`: the host of its SIP URIs (To, From, Request-URIs), else the box's address.
         `private_host`: the phone is behind NAT and believes this is its address: its Via,
@@ -580,6 +596,7 @@ class SipPhone:
         self.host = host
         self.domain = domain
         self.private_host = private_host
+        self.allow = allow
         self._sip = _UdpSocket(host, self._datagram)
         self.port = self._sip.port
         claimed = f"{private_host}:5060" if private_host else f"{host}:{self.port}"
@@ -645,6 +662,7 @@ class SipPhone:
         offer = call._offer()  # the INVITE needs the call's SDP ids and tag: built second
         call.invite = self._request("INVITE", uri, NameAddr(uri=uri), from_tag=call._tag,
                                     headers=[("Content-Type", "application/sdp"),
+                                             *([("Allow", self.allow)] if self.allow else []),
                                              *(headers or [])],
                                     body=bytes(offer))
         self.calls.append(call)
@@ -813,6 +831,9 @@ class SipPhone:
             call._end("bye")
         elif request.method == "NOTIFY" and call is not None and call.dialog is not None:
             call._notified(request, tx)
+        elif request.method == "UPDATE" and call is not None and call.dialog is not None \
+                and self.allow and "UPDATE" in self.allow:
+            call._updated(request, tx)
         elif request.method == "OPTIONS":
             self._answer(tx, make_response(request, 200, headers=[("Allow", "INVITE, ACK, "
                                                                     "CANCEL, BYE, OPTIONS")]))

@@ -169,6 +169,10 @@ class Channel(abc.ABC):
     def deliver(self, frame: Frame) -> None:
         """Audio for the device, from whatever this leg is bridged to."""
 
+    def show_connected(self, party: Party) -> None:  # noqa: B027 - most kinds cannot
+        """The call was joined with someone else (a transfer): show `party` on the phone's
+        display, where the phone can be told mid-call (SIP phones)."""
+
     def hangup(self, cause: Cause = Cause.NORMAL_CLEARING) -> None:
         """The box clears this leg; the device is told."""
         if self._finish(cause):

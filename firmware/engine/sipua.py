@@ -460,6 +460,7 @@ class SipUserAgent:
         self._with_sdp(response, channel.answer_sdp)
         channel.final_sent = True
         channel.dialog = Dialog.from_uas(channel.invite, response)
+        channel.peer_allows = allowed_methods(channel.invite)
         self.respond(channel.server_tx, response)
 
     def release(self, channel: SipChannel, cause: Cause) -> None:
@@ -601,6 +602,7 @@ class SipUserAgent:
         assert channel.invite is not None and channel.offer is not None
         if channel.dialog is None:
             channel.dialog = Dialog.from_uac(channel.invite, response)
+            channel.peer_allows = allowed_methods(response)
         else:
             channel.dialog.receive_response(response)
         ack = make_ack_for_2xx(channel.dialog, channel.invite, sent_by=self._sent_by(channel.peer),
@@ -666,6 +668,17 @@ class SipUserAgent:
         if method == "BYE":
             call_event("bye", channel=channel.name, by="box")
         self._run(actions)
+
+    def show_identity(self, channel: SipChannel, party: Party) -> None:
+        """Tell a phone in a call who it talks to now (after a transfer joined it with
+        someone else): an UPDATE with P-Asserted-Identity (RFC 3311, RFC 3325), which desk
+        phones show as the connected party."""
+        domain = self._domain(channel.media.session.local[0])
+        who = NameAddr(uri=SipUri(host=domain, user=party.number or "anonymous"),
+                       display_name=party.name)
+        call_event("sip-identity", channel=channel.name, number=party.number,
+                   name=party.name)
+        self.send_in_dialog(channel, "UPDATE", headers=[("P-Asserted-Identity", str(who))])
 
     def dialog_of(self, call_id: str, tag: str, other_tag: str) -> SipChannel | None:
         """The leg of the dialog (Call-ID, the two tags), which tag is ours either way:
@@ -800,6 +813,12 @@ def local_ip_for(peer_host: str) -> str:
 LOCAL_IP_TTL_S = 60.0
 LOCAL_IP_CACHE = 1024
 _local_ips: dict[str, tuple[str, float]] = {}
+
+
+def allowed_methods(message: Request | Response) -> frozenset[str]:
+    """The methods a peer's Allow headers name ("INVITE, ACK, UPDATE" -> {...})."""
+    return frozenset(m.strip().upper() for value in message.headers.values("Allow")
+                     for m in value.split(",") if m.strip())
 
 
 def _token(rng: random.Random) -> str:

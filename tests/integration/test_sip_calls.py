@@ -67,12 +67,14 @@ async def office() -> AsyncIterator[tuple[Harness, Address]]:
 
 
 @asynccontextmanager
-async def softphones(box: Address, *users: str) -> AsyncIterator[list[SipPhone]]:
-    """Phones for `users`, registered with their right secrets."""
+async def softphones(box: Address, *users: str, allow: str | None = None
+                     ) -> AsyncIterator[list[SipPhone]]:
+    """Phones for `users`, registered with their right secrets (`allow`: see SipPhone)."""
     async with AsyncExitStack() as stack:
         phones = []
         for user in users:
-            phone = await stack.enter_async_context(SipPhone(box, user, SECRETS[user]))
+            phone = await stack.enter_async_context(SipPhone(box, user, SECRETS[user],
+                                                             allow=allow))
             registered = await phone.register()
             assert registered is not None and registered.status == 200
             phones.append(phone)

@@ -279,6 +279,67 @@ async def test_attended_transfer_of_two_sip_phones_relays_their_audio() -> None:
         assert await at_104.ended() == "bye"
 
 
+DESK_PHONE_ALLOW = "INVITE, ACK, CANCEL, BYE, OPTIONS, REFER, NOTIFY, UPDATE"
+
+
+async def test_after_an_attended_transfer_the_colleague_s_display_shows_the_caller() -> None:
+    async with office() as (_, box), softphones(box, "201", "202", "104",
+                                                allow=DESK_PHONE_ALLOW) as [sp201, sp202,
+                                                                            sp104]:
+        placed = await sp202.call("201")
+        first = await sp201.wait_incoming()
+        await first.answer()
+        await placed.answered()
+        consult = await sp201.call("104")
+        at_104 = await sp104.wait_incoming()
+        await at_104.answer()
+        await consult.answered()
+        assert at_104.caller.uri.user == "201"  # while consulting: the transferrer
+        assert (await first.refer_replaces(consult)) is not None
+        assert (await first.notified()).status == 200
+        await wait(1)
+        assert at_104.shown, "104's phone was not told who it talks to now"
+        shown = at_104.shown[-1]
+        assert shown.uri.user == "202"  # the original caller's number ...
+        assert shown.display_name == "201>Soft 202"  # ... named, and who transferred it
+        assert placed.shown and placed.shown[-1].uri.user == "104"  # ... and the caller's
+
+
+async def test_an_analog_transferrer_updates_the_sip_colleague_s_display_too() -> None:
+    async with office() as (harness, box), softphones(box, "201", "202",
+                                                      allow=DESK_PHONE_ALLOW) as [sp201, sp202]:
+        p101 = await harness.phone("101")
+        first = await answered_call(sp201, p101)  # 201 calls 101, who flashes and asks 202
+        await p101.flash()
+        await wait(1)
+        await p101.dial("202")
+        consult = await sp202.wait_incoming()
+        await consult.answer()
+        await wait(1)
+        await p101.onhook()  # 101 hangs up: 201 and 202 talk
+        await wait(1)
+        assert consult.shown and consult.shown[-1].uri.user == "201"
+        assert consult.shown[-1].display_name == "101>Soft 201"
+        await sip_talks_with_sip(first, consult)
+
+
+async def test_a_phone_that_does_not_allow_update_is_not_sent_one() -> None:
+    async with office() as (_, box), softphones(box, "201", "202", "104") as [sp201, sp202,
+                                                                             sp104]:
+        placed = await sp202.call("201")
+        first = await sp201.wait_incoming()
+        await first.answer()
+        await placed.answered()
+        consult = await sp201.call("104")
+        at_104 = await sp104.wait_incoming()
+        await at_104.answer()
+        await consult.answered()
+        assert (await first.refer_replaces(consult)) is not None
+        await wait(1)
+        assert not any(isinstance(m, Request) and m.method == "UPDATE" for m in sp104.received)
+        await sip_talks_with_sip(placed, at_104)
+
+
 async def test_a_transfer_while_the_colleague_still_rings_sends_the_caller_there() -> None:
     async with office() as (harness, box), softphones(box, "201") as [sp]:
         p101, p102 = await harness.phones("101", "102")

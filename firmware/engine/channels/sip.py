@@ -28,7 +28,7 @@ from firmware.engine.features.incall import in_call_key
 from firmware.logs import call_event
 from firmware.media.frames import Frame
 from firmware.media.music import HoldMusic
-from firmware.sip.dialog import Dialog
+from firmware.sip.dialog import Dialog, DialogState
 from firmware.sip.message import Request
 from firmware.sip.sdp import SessionDescription
 from firmware.sip.transaction import ClientInviteTransaction, ServerInviteTransaction
@@ -93,6 +93,7 @@ class SipChannel(Channel):
         # so the box keeps the dialog until then (`firmware.engine.refer`).
         self.transferred = False
         self.early = asyncio.Event()  # outbound: the far end sends audio before answering
+        self.peer_allows: frozenset[str] = frozenset()  # the phone's Allow, once answered
         self._music: HoldMusic | None = None
         self._ringing_sent = False
         media.on_digit = self._digit_from_phone
@@ -132,6 +133,12 @@ class SipChannel(Channel):
 
     def deliver(self, frame: Frame) -> None:
         self.peer_frame = frame
+
+    def show_connected(self, party: Party) -> None:
+        dialog = self.dialog
+        if "UPDATE" in self.peer_allows and dialog is not None and \
+                dialog.state is DialogState.CONFIRMED and not self.gone.is_set():
+            self.ua.show_identity(self, party)
 
     def send_digit(self, key: str) -> None:
         """A digit pressed on the other side of the bridge, for this phone."""

@@ -38,3 +38,6 @@ class TrunkChannel(SipChannel):
         """The Request-URI of an outbound call: the number, at the provider."""
         host, port = self.link.config.target
         return SipUri(host=host, port=None if port == 5060 else port, user=self.number)
+
+    def show_connected(self, party: Party) -> None:
+        """Not to the provider: the outside caller keeps seeing the office's number."""

@@ -48,7 +48,7 @@ from firmware.engine.channel import Cause, Channel
 from firmware.engine.dialplan import Match
 from firmware.engine.features.hold import hold, play_ringback, ring_back
 from firmware.engine.features.park import slot_announcement, slot_beeps
-from firmware.engine.features.transfer import blind_transfer
+from firmware.engine.features.transfer import blind_transfer, show_each_other
 from firmware.logs import call_event
 
 if TYPE_CHECKING:
@@ -136,6 +136,7 @@ class FlashCalls:
             bridge.dissolve()
             make_bridge(held, other)
             call_event("transfer", channel=held.name, to=other.name, kind="attended")
+            show_each_other(held, other, mine.party.number)
             return False
         if state is FlashState.CONSULTING and mine.session is not None and \
                 not mine.session.done() and self.port.detach_task() is mine.session:

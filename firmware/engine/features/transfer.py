@@ -81,7 +81,15 @@ def attended_transfer(first: Channel, second: Channel) -> bool:
             bridge.dissolve()
     make_bridge(a, b)
     call_event("transfer", channel=a.name, to=b.name, kind="attended")
+    show_each_other(a, b, first.party.number)
     first.hangup()
     second.hangup()
     return True
+
+
+def show_each_other(held: Channel, target: Channel, by: str | None) -> None:
+    """After an attended transfer: the target's phone shows the caller it now talks to
+    (and who transferred it), the caller's phone shows the target."""
+    target.show_connected(transferred_party(held.party, by) if by else held.party)
+    held.show_connected(target.party)
 
