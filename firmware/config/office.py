@@ -30,6 +30,7 @@ from pydantic import (
 from firmware.config.board import BoardConfig, sorted_devices
 from firmware.config.destinations import target_checks
 from firmware.config.features import FeaturesConfig, feature_checks
+from firmware.config.files import with_office_files
 from firmware.config.model import Model, context_of, run_checks, validate
 from firmware.config.problems import ConfigError, Issue, fail, reject
 from firmware.config.reading import parse_toml, read_text
@@ -365,7 +366,9 @@ def load_office(path: Path, board: BoardConfig | None = None) -> OfficeConfig:
     text, problems = read_text(path)
     if text is None:
         raise ConfigError(problems)
-    return parse_office(text, str(path), board)
+    office = parse_office(text, str(path), board)
+    features = with_office_files(office.features, path, text)
+    return office.model_copy(update={"features": features})
 
 
 def default_office(board: BoardConfig) -> OfficeConfig:

@@ -11,6 +11,7 @@ import textwrap
 import tomllib
 from pathlib import Path
 
+import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -34,6 +35,7 @@ from firmware.config import (
     parse_key,
     parse_office,
 )
+from firmware.media.wav import write_wav
 
 ROOT = Path(__file__).resolve().parents[2]
 SIM = ROOT / "board-configs" / "sim.toml"
@@ -677,6 +679,27 @@ def test_load_office_checks_against_the_board(tmp_path: Path, sim: BoardConfig) 
     problem = one(info.value.problems, "extension[0].devices[0]")
     assert problem.file == str(path)
     assert problem.line == 4
+
+
+def test_hold_music_beside_the_config_is_found_and_a_bad_file_is_an_error(
+        tmp_path: Path, sim: BoardConfig) -> None:
+    write_wav(tmp_path / "music.wav", np.full(8000, 1000, dtype=np.int16))
+    (tmp_path / "recordings").mkdir()
+    path = tmp_path / "office.toml"
+    path.write_text('[features]\nhold_music = "music.wav"\nprompts_dir = "recordings"\n')
+    features = load_office(path, sim).features
+    assert features.hold_music == str(tmp_path / "music.wav")  # from the config's folder
+    assert features.prompts_dir == str(tmp_path / "recordings")
+
+    (tmp_path / "loud.wav").write_bytes(b"ID3 an mp3, renamed")
+    path.write_text('[features]\nhold_music = "loud.wav"\nprompts_dir = "gone"\n')
+    with pytest.raises(ConfigError) as info:
+        load_office(path, sim)
+    music = one(info.value.problems, "features.hold_music")
+    assert music.line == 2 and "not a PCM WAV file" in music.message
+    assert "built-in tune" in music.fix
+    prompts = one(info.value.problems, "features.prompts_dir")
+    assert prompts.line == 3 and "does not exist" in prompts.message
 
 
 # --------------------------------------------------------------------------------------
