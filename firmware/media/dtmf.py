@@ -219,10 +219,18 @@ def _fit_terms(
     return ab[:, :, 0] - 1j * ab[:, :, 1]
 
 
+_UNKNOWN_KEY = -2  # whatever key may be down when a detector starts
+
+
 class DtmfDetector:
     """Streaming detector; feed any number of samples at a time (frames of 160, or odd sizes)."""
 
-    def __init__(self, sample_rate: int = SAMPLE_RATE) -> None:
+    def __init__(self, sample_rate: int = SAMPLE_RATE, *, key_may_be_down: bool = False
+                 ) -> None:
+        """`key_may_be_down`: a key sounding when the detector starts is the tail of one
+        already reported elsewhere (the last digit dialled, before an application listens):
+        it is not reported; a key pressed after a pause is."""
+        self._start_held = _UNKNOWN_KEY if key_may_be_down else -1
         # The second harmonic of 1633 Hz (3266 Hz) must stay below Nyquist.
         if sample_rate < 8000:
             raise ValueError(f"sample rate must be at least 8000 Hz, got {sample_rate}")
@@ -250,10 +258,19 @@ class DtmfDetector:
         # The newest sub-block and its terms: the first half of the next window.
         self._last_block: npt.NDArray[np.float64] | None = None
         self._last_terms: npt.NDArray[np.complex128] | None = None
-        self._held = -1  # digit index of the key being held (already reported), or -1
+        # digit index of the key being held (already reported), -1, or _UNKNOWN_KEY
+        self._held = self._start_held
         self._candidate = -1  # digit index of the current run of hits, or -1
         self._run = 0
         self._misses = 0
+
+    @property
+    def sounding(self) -> str | None:
+        """The key whose tone is on the line now: one being reported or held, or one whose
+        run of hits has begun but is not yet long enough to report (so a caller can act on a
+        press before it is confirmed, e.g. keep its tone from going further). None: none."""
+        index = self._candidate if self._candidate >= 0 else self._held
+        return DIGITS[index] if index >= 0 else None
 
     def feed(self, samples: npt.ArrayLike) -> list[str]:
         """Digits whose key press started (and lasted the minimum time) in these samples."""
@@ -364,6 +381,10 @@ class DtmfDetector:
         """Turn per-window hits into key presses, each reported once, at its start."""
         found: list[str] = []
         for hit in hits:
+            if self._held == _UNKNOWN_KEY:  # a key down at the start is not a new press
+                self._held, self._misses = (hit, 0) if hit >= 0 else (-1, 0)
+                if hit < 0:
+                    continue
             if hit >= 0 and hit == self._candidate:
                 self._run += 1
             else:

@@ -8,7 +8,11 @@ and counted, not yet answered). Two ways to use a session:
 - relayed: `relay(other)` joins two sessions whose legs share a codec; datagrams are then
   forwarded to the other session's peer as they are, without decoding, in the socket
   callback itself: per packet one `recvfrom`, one check and one `sendto`, no allocation of
-  objects, no logging, no `await` (DESIGN.md performance budget).
+  objects, no logging, no `await` (DESIGN.md performance budget). One exception: packets
+  whose payload type is `event_pt` (RFC 4733 telephone-events, a few per key pressed) are
+  first shown to `on_event(data, arrival)`, which may keep them back (it returns True):
+  the keys of an in-call transfer code go to the box, not to the other phone. Telling
+  them apart costs an audio packet one length compare.
 
 A leg's outgoing stream may change hands (relayed, then hold music made by the box, then
 relayed again): `last_out` keeps the last packet relayed out, and `splice` renumbers
@@ -39,6 +43,9 @@ BIND_TRIES = 64
 SOCKET_BUFFER = 256 * 1024
 
 PacketHandler = Callable[[bytes, float], None]
+# Telephone-event packets (RFC 4733 §2.3): header and one block, up to redundant blocks,
+# CSRCs or a header extension; G.711 audio (80 bytes and more per 10 ms) is larger.
+_EVENT_MIN, _EVENT_MAX = 16, 80
 
 
 class PortsExhausted(MediaError):
@@ -57,6 +64,8 @@ class RtpSession:
         self.remote: tuple[str, int] | None = None  # where we send
         self._latched = False
         self._relay: RtpSession | None = None
+        self.event_pt = -1  # while relaying: the payload type shown to `on_event` (-1: none)
+        self.on_event: Callable[[bytes, float], bool] | None = None
         self.last_out: bytes | None = None  # the last packet relayed out to our peer
         self.splice: StreamSplice | None = None  # renumbers what is relayed to our peer
         self.received = 0
@@ -96,6 +105,7 @@ class RtpSession:
                 sock.close()
         self._relay = None
         self.on_packet = None
+        self.on_event = None
 
     def _drain(self) -> None:
         sock = self._rtp
@@ -117,6 +127,15 @@ class RtpSession:
             self.received += 1
             relay = self._relay
             if relay is not None:
+                # Events are small (a 12-byte header, 4-byte blocks), G.711 audio is 172
+                # bytes: its packets cost a length compare here, nothing more.
+                if _EVENT_MIN <= len(data) <= _EVENT_MAX and data[1] & 0x7F == self.event_pt:
+                    on_event = self.on_event
+                    if on_event is not None and on_event(data, self._loop.time()):
+                        continue  # a key the box took (a transfer code): not relayed
+                    relay = self._relay  # (what it did may have ended the relay)
+                    if relay is None:
+                        continue
                 target = relay.remote
                 if target is not None:
                     splice = relay.splice

@@ -368,3 +368,32 @@ def test_random_dialling_round_trips(
     generator = DtmfGenerator(level_dbm0=row_dbm0, twist_db=column_dbm0 - row_dbm0)
     audio = np.concatenate([np.zeros(lead), generator.samples(digits)])
     assert detect(audio, chunks) == digits
+
+
+def test_sounding_names_a_key_before_it_is_confirmed_and_until_it_ends() -> None:
+    detector = DtmfDetector()
+    audio = np.concatenate([pcm(two_tone(941.0, 1477.0, 100)), pcm(silence(100))])  # '#'
+    named_at = reported_at = ended_at = None
+    for start in range(0, len(audio), FRAME_SAMPLES):
+        reported = detector.feed(audio[start:start + FRAME_SAMPLES])
+        if detector.sounding == "#" and named_at is None:
+            named_at = start
+        if reported:
+            assert reported == ["#"]
+            reported_at = start
+        if named_at is not None and detector.sounding is None and ended_at is None:
+            ended_at = start
+    assert named_at is not None and reported_at is not None and ended_at is not None
+    assert named_at < reported_at  # a frame before the key is confirmed
+    assert ended_at == 7 * FRAME_SAMPLES  # in the frame to 160 ms: the tone stopped at 100
+    assert DtmfDetector().sounding is None
+
+
+def test_a_key_still_down_when_the_detector_starts_is_not_a_new_press() -> None:
+    tail = two_tone(*dtmf_frequencies("5"), 80)  # the end of a key dialled before
+    audio = pcm(np.concatenate([tail, silence(100), keyed("7", 80)]))
+    fresh = DtmfDetector(key_may_be_down=True)
+    assert fresh.feed(audio) == ["7"]
+    assert DtmfDetector().feed(audio) == ["5", "7"]
+    quiet_start = pcm(np.concatenate([silence(40), keyed("5", 80)]))
+    assert DtmfDetector(key_may_be_down=True).feed(quiet_start) == ["5"]

@@ -6,6 +6,12 @@ passed as they are, so both legs must agree on the payload type numbers each pho
 (codec and telephone-event): the number phone A sends with is the one its SDP exchange with
 the box settled, which must be what phone B asked to receive.
 
+Keys pressed in a relayed call still reach the in-call codes (`features.incall`: `##` and
+`*2` transfers): each session shows the box its phone's telephone-event packets (a byte
+compare of the payload type per packet, `RtpSession.event_pt`), the leg's media decodes
+them and hands each key over once (`SipMedia.watch_relayed_events`); the packets of a key
+a code took are not relayed, so the other phone never sees the code.
+
 While either phone holds the call (or a re-INVITE leaves the two without a common codec)
 the bridge decodes instead: both legs go on the media clock and frames pass as in a
 `TwoPartyBridge`, so the other side hears the box's hold music and nothing is sent to a
@@ -50,6 +56,8 @@ class RelayBridge:
         """Relay or decode, as the legs now stand (after a hold, a resume, a re-INVITE)."""
         relay = self._should_relay()
         if relay == self.relays:
+            if relay:
+                self._watch_keys(True)  # a re-INVITE may have changed the event type
             return
         self.relays = relay
         a, b = self.a, self.b
@@ -64,7 +72,15 @@ class RelayBridge:
                 ch.media.session.relay(None)  # type: ignore[attr-defined]
                 ch.media.take_over_stream()  # type: ignore[attr-defined]
                 ch.media_up()  # type: ignore[attr-defined]
+        self._watch_keys(relay)
         call_event("bridge-mode", a=a.name, b=b.name, kind="relay" if relay else "decoded")
+
+    def _watch_keys(self, relay: bool) -> None:
+        """Relayed, each leg's keys go to the codes from the event packets; decoded, the
+        leg's media reads them as ever."""
+        for ch in (self.a, self.b):
+            on_key = getattr(ch, "relayed_key", None) if relay else None
+            ch.media.watch_relayed_events(on_key)  # type: ignore[attr-defined]
 
     def _should_relay(self) -> bool:
         return can_relay(self.a, self.b) and not any(
@@ -78,6 +94,7 @@ class RelayBridge:
         self.dissolve()
 
     def dissolve(self) -> None:
+        self._watch_keys(False)
         for ch in (self.a, self.b):
             ch.media.session.relay(None)  # type: ignore[attr-defined]
             if ch.bridge is self:

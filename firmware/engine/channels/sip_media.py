@@ -5,7 +5,9 @@ receiver (a digit becomes DTMF tones in the audio handed on, so an analog phone 
 Outgoing: one G.711 packet per 20 ms tick; a digit to send replaces the audio with its
 telephone-event packets for the event's length (RFC 4733 §2.5).
 Legs that share a codec with the other side are not decoded at all: see
-`firmware.engine.bridges.relay`.
+`firmware.engine.bridges.relay`. Their telephone-events are still read (`watch_relayed_events`):
+each key goes to the in-call codes once, at the first packet of its event, and the packets
+of a key a code took are kept back from the other phone.
 """
 
 from __future__ import annotations
@@ -52,6 +54,8 @@ class SipMedia:
         self._event_out: deque[bytes] = deque()
         self._tone: SamplePlayer | None = None
         self.on_digit: Callable[[str], None] | None = None
+        self._on_relayed_key: Callable[[str], bool] | None = None
+        self._kept: deque[int] = deque(maxlen=8)  # RTP timestamps of events kept back
         session.on_packet = self._on_packet
 
     @property
@@ -142,6 +146,31 @@ class SipMedia:
                 self._heard_digit(digit)
         elif packet.payload_type == n.codec.payload_type:
             self._jitter.put(packet, arrival)
+
+    def watch_relayed_events(self, on_key: Callable[[str], bool] | None) -> None:
+        """While relayed: the phone's telephone-events are shown to the box first; each key
+        goes to `on_key` once, which says whether to keep the event from the other phone
+        (None: stop watching)."""
+        n = self.negotiated
+        pt = n.dtmf_payload_type if n is not None and on_key is not None else None
+        self._on_relayed_key = on_key
+        self.session.event_pt = -1 if pt is None else pt
+        self.session.on_event = None if pt is None else self._relayed_event
+
+    def _relayed_event(self, data: bytes, arrival: float) -> bool:
+        """One telephone-event packet passing the relay; True: do not relay it."""
+        on_key = self._on_relayed_key
+        try:
+            packet = RtpPacket.parse(data)
+            events = self._events.feed_packet(packet, arrival)
+        except MediaError:
+            return False  # not ours to judge: relayed as it came
+        for event in events:
+            # A key counts at its event's first packet (the receiver reports that once):
+            # deciding then keeps every packet of a code's key from the other phone.
+            if isinstance(event, DigitStarted) and on_key is not None and on_key(event.key):
+                self._kept.append(event.timestamp)
+        return packet.timestamp in self._kept
 
     def play_digit(self, key: str) -> None:
         """Put `key` into the audio handed on, as DTMF tones (for an analog phone)."""

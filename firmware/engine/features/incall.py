@@ -1,5 +1,8 @@
 """Transfer codes keyed during a call, for phones without a flash (REFERENCE.md, "Feature
-codes"): the digits a SIP phone sends as RFC 4733 events come here first.
+codes"): every key pressed in a call comes here first, from wherever it was heard: the
+RFC 4733 events of a SIP phone whose audio the box decodes (`channels.sip`), those of a
+relayed SIP-to-SIP call (`bridges.relay`, which hands the box the event packets only), and
+the DTMF an analog phone keys in its audio (`channels.fxs_keys`, without a flash).
 
     ## + number       blind transfer: the other party goes there, you are done
     *2 + number       attended transfer: the other party waits with music while you call
@@ -10,7 +13,10 @@ codes"): the digits a SIP phone sends as RFC 4733 events come here first.
 A number ends with '#', or as soon as the dial plan knows it is complete, or after
 `INTERDIGIT_S`. Digits that are not the start of a code pass on as they came (to an IVR,
 say); those of a code are kept from the other party. A consult that fails (busy, no
-answer) gives the first party back.
+answer) gives the first party back. Hanging up during a consult, as people do on analog
+phones, hands the first party on: to the consulted person if they answered (an attended
+transfer, as `*4`), else to the number as a blind transfer that comes back if unanswered;
+a caller is never left on hold with nobody there.
 """
 
 from __future__ import annotations
@@ -25,14 +31,15 @@ from firmware.engine.channel import Cause, Channel
 from firmware.engine.dialplan import Match
 from firmware.engine.features.consult import ConsultBridge
 from firmware.engine.features.hold import hold
-from firmware.engine.features.transfer import blind_transfer
+from firmware.engine.features.transfer import blind_transfer, show_each_other
 from firmware.logs import call_event
 
 if TYPE_CHECKING:
     from firmware.engine.pbx import Engine
 
 INTERDIGIT_S = 4.0
-ABORT, COMPLETE, THREE_WAY, SWAP = "*3", "*4", "*5", "*6"
+# What a consult's codes do ([features] consult_abort ... consult_swap name the codes).
+ABORT, COMPLETE, THREE_WAY, SWAP = "abort", "complete", "three-way", "swap"
 
 
 class Phase(enum.Enum):
@@ -49,6 +56,8 @@ class InCallCodes:
     consulted: Channel | None = None  # the one called with *2, once answered
     _typed: str = ""
     _timer: asyncio.TimerHandle | None = None
+    _consult: asyncio.Task[Cause] | None = None  # the consult call, while it is placed
+    _consult_bridge: ConsultBridge | None = None  # the latest consult's
 
     def key(self, key: str) -> bool:
         """A key the person pressed; True if it belongs to a code (keep it from the other
@@ -62,13 +71,22 @@ class InCallCodes:
         self._act(final=False)
         return True
 
+    def would_take(self, key: str) -> bool:
+        """Would `key`, pressed now, belong to a code? (Nothing changes.)"""
+        return self._may_be_code(self._typed + key)
+
     # -- reading the codes -----------------------------------------------------------
 
     def _codes(self) -> list[str]:
         if self.phase is Phase.CONSULTING:
-            return [ABORT, COMPLETE, THREE_WAY, SWAP]
+            return list(self._consult_codes())
         features = self.engine.office.features
         return [features.blind_transfer, features.attended_transfer]
+
+    def _consult_codes(self) -> dict[str, str]:
+        features = self.engine.office.features
+        return {features.consult_abort: ABORT, features.consult_complete: COMPLETE,
+                features.consult_three_way: THREE_WAY, features.consult_swap: SWAP}
 
     def _may_be_code(self, typed: str) -> bool:
         return any(code.startswith(typed) or typed.startswith(code) for code in self._codes())
@@ -84,9 +102,10 @@ class InCallCodes:
         blind, attended = self.engine.office.features.blind_transfer, \
             self.engine.office.features.attended_transfer
         if self.phase is Phase.CONSULTING:
-            if typed in (ABORT, COMPLETE, THREE_WAY, SWAP):
+            action = self._consult_codes().get(typed)
+            if action is not None:
                 self._clear()
-                self._consult_code(typed)
+                self._consult_code(action)
             return
         for code in (blind, attended):
             if not typed.startswith(code) or typed == code:
@@ -134,10 +153,36 @@ class InCallCodes:
         self.held = other
         self.phase = Phase.CONSULTING
         call_event("incall-consult", channel=self.channel.name, to=number)
-        bridge = ConsultBridge(self.engine, self.channel)
-        self.engine.supervisor.spawn(
+        bridge = self._consult_bridge = ConsultBridge(self.engine, self.channel)
+        self._consult = self.engine.supervisor.spawn(
             f"consult from {self.channel.name}", self._consult_call(bridge, number),
             on_crash=lambda _exc: self._give_back())
+        self.engine.supervisor.spawn(
+            f"consult hang-up {self.channel.name}", self._hung_up_in_consult(bridge, number))
+
+    async def _hung_up_in_consult(self, bridge: ConsultBridge, number: str) -> None:
+        """The phone hangs up while consulting: the first party is handed on, not left
+        on hold (see the module docstring). After *6 the phone talks to the first party
+        directly, so its hang-up is an ordinary one."""
+        await self.channel.gone.wait()
+        held, far = self.held, bridge.caller.far_end()
+        if self.phase is not Phase.CONSULTING or bridge is not self._consult_bridge or \
+                self.consulted is not None or held is None or held.gone.is_set():
+            return  # over already (or a later consult's watch is the one to act)
+        self.phase, self.held = Phase.TALKING, None
+        if far is not None and far.answered.is_set() and far.bridge is not None:
+            far.bridge.dissolve()  # from the stand-in, whose session then ends
+            make_bridge(held, far)
+            call_event("transfer", channel=held.name, to=far.name, kind="attended")
+            show_each_other(held, far, self.channel.party.number)
+            return
+        if self._consult is not None:
+            self._consult.cancel()  # the consult stops ringing; the first party goes there
+        by = self.channel.party.number
+        call_event("incall-transfer", channel=self.channel.name, to=number, kind="hang-up")
+        self.engine.supervisor.spawn(
+            f"transfer {held.name}", blind_transfer(self.engine, held, number, by, by=by),
+            on_crash=lambda _exc: held.hangup(Cause.FAILURE))
 
     async def _consult_call(self, bridge: ConsultBridge, number: str) -> Cause:
         cause = await self.engine.route(bridge.caller, number)
@@ -155,6 +200,9 @@ class InCallCodes:
         held, self.held = self.held, None
         self.phase = Phase.TALKING
         self.consulted = None
+        consult, self._consult = self._consult, None
+        if consult is not None and consult is not asyncio.current_task():
+            consult.cancel()  # a consult still ringing stops (its session hangs its legs up)
         bridge = self.channel.bridge
         if isinstance(bridge, ConsultBridge):
             far = bridge.caller.far_end()
@@ -166,14 +214,14 @@ class InCallCodes:
                 bridge.dissolve()
             make_bridge(held, self.channel)
 
-    def _consult_code(self, code: str) -> None:
+    def _consult_code(self, action: str) -> None:
         held = self.held
         consulted = self._consulted()
         if held is None or held.gone.is_set():
             self.phase = Phase.TALKING
             return
-        call_event("incall-consult-code", channel=self.channel.name, code=code)
-        if code == ABORT:
+        call_event("incall-consult-code", channel=self.channel.name, action=action)
+        if action == ABORT:
             self._give_back()
             if consulted is not None:
                 consulted.hangup()
@@ -181,17 +229,18 @@ class InCallCodes:
         if consulted is None:
             return  # the rest need someone who answered
         self._detach_consult()
-        if code == COMPLETE:
+        if action == COMPLETE:
             self.held = None
             self.phase = Phase.TALKING
             make_bridge(held, consulted)
             call_event("transfer", channel=held.name, to=consulted.name, kind="attended")
+            show_each_other(held, consulted, self.channel.party.number)
             self.channel.hangup()
-        elif code == THREE_WAY:
+        elif action == THREE_WAY:
             self.held = None
             self.phase = Phase.TALKING
             MixerBridge([held, self.channel, consulted], self.engine.clock)
-        elif code == SWAP:
+        elif action == SWAP:
             hold(self.engine, consulted)
             make_bridge(held, self.channel)
             self.held, self.consulted = consulted, held
@@ -213,5 +262,20 @@ def in_call_key(engine: Engine, channel: Channel, key: str) -> bool:
     if codes is None:
         if key not in "*#":
             return False  # the common case: no code starts with a digit
+        # The codes hold their leg, so a weak key alone would never let it go: legs that
+        # are over are dropped here, whenever a new one starts a code.
+        for gone in [ch for ch in engine.in_call if ch.gone.is_set()]:
+            del engine.in_call[gone]
         codes = engine.in_call[channel] = InCallCodes(engine, channel)
     return codes.key(key)
+
+
+def would_take(engine: Engine, channel: Channel, key: str) -> bool:
+    """Would `key`, pressed now on `channel`, belong to a code? Asked while its tone is
+    still being confirmed, to keep the tone of a code's key from the other party."""
+    codes = engine.in_call.get(channel)
+    if codes is not None:
+        return codes.would_take(key)
+    features = engine.office.features
+    return any(code.startswith(key) for code in (features.blind_transfer,
+                                                 features.attended_transfer))
