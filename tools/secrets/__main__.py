@@ -3,6 +3,8 @@
     python -m tools.secrets --state-dir DIR          every generated secret
     python -m tools.secrets --state-dir DIR 201 202  just these extensions
     ... --json                                       one JSON object: {"201": "...", ...}
+    python -m tools.secrets --state-dir DIR --admin  the box's admin secret (image updates
+                                                     over the network, docs/install.md)
 
 A secret written in the office config is not repeated here: it is in the config.
 Exit status: 0 done, 1 when an asked-for extension has no generated secret.
@@ -17,6 +19,17 @@ import sys
 from pathlib import Path
 
 from firmware.credentials import SECRETS_FILE, load_generated
+from firmware.service.admin import ADMIN_SECRET_FILE, load_admin_secret
+
+
+def show_admin(state_dir: Path) -> int:
+    secret = load_admin_secret(state_dir)
+    if secret is None:
+        print(f"no admin secret in {state_dir / ADMIN_SECRET_FILE}: the box makes it when it "
+              "first starts", file=sys.stderr)
+        return 1
+    print(secret)
+    return 0
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -25,7 +38,10 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("extensions", nargs="*")
     p.add_argument("--state-dir", default=os.environ.get("PBX_STATE_DIR", "state"))
     p.add_argument("--json", action="store_true")
+    p.add_argument("--admin", action="store_true", help="show the admin secret instead")
     args = p.parse_args(argv)
+    if args.admin:
+        return show_admin(Path(args.state_dir))
     generated = load_generated(Path(args.state_dir))
     wanted = args.extensions or sorted(generated)
     missing = [ext for ext in wanted if ext not in generated]
