@@ -8,4 +8,6 @@
     http        just enough HTTP/1.1 for the admin interface
     updates     the admin interface: an authenticated upload of a new image
     lifecycle   ties them together after the box has started, and on the way down
+    reset       the factory reset (the RESET button asks, main.py does it once the box is down)
+    restart     a box run from a checkout starting itself again
 """

@@ -1,4 +1,6 @@
-"""The virtual front panel: LEDs whose patterns can be read, buttons that can be pressed."""
+"""The virtual front panel: LEDs whose patterns can be read, buttons that can be pressed
+(for `hal.sim.control`'s `leds` and `press`). A press is told as ButtonPressed now and
+ButtonReleased `hold_ms` later, on the loop, as a real button's would be."""
 
 from __future__ import annotations
 
@@ -40,6 +42,9 @@ class SimPanel:
 
     def set_listener(self, listener: Callable[[ButtonEvent], None]) -> None:
         self._listener = listener
+
+    def close(self) -> None:
+        """Nothing to let go of: the LEDs keep their last pattern for anyone looking."""
 
     def press(self, name: str, hold_ms: float) -> None:
         """Press a button now and release it `hold_ms` later."""

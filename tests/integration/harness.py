@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from firmware.box import Box
-from firmware.config import SipConfig, default_office, load_board, parse_office
+from firmware.config import BoardConfig, SipConfig, default_office, load_board, parse_office
 from tools.phone.client import ControlClient
 from tools.phone.handset import VirtualPhone
 
@@ -64,11 +64,12 @@ async def tones_heard(phone: VirtualPhone, seconds: float, window: float = 1.5) 
 
 
 @asynccontextmanager
-async def running_box(toml: str | None = None,
-                      state_dir: Path | None = None) -> AsyncIterator[Harness]:
-    """A box on the virtual board; with `state_dir`, that one is used (and kept), as a box
-    restarting on the same SD card would."""
-    board = load_board(SIM_BOARD)
+async def running_box(toml: str | None = None, state_dir: Path | None = None,
+                      board: BoardConfig | None = None) -> AsyncIterator[Harness]:
+    """A box on the virtual board (or another `board` with backend = "sim"); with
+    `state_dir`, that one is used (and kept), as a box restarting on the same SD card
+    would."""
+    board = board or load_board(SIM_BOARD)
     if toml is None:
         office = default_office(board).model_copy(
             update={"sip": SipConfig(listen="127.0.0.1:0")})
