@@ -61,5 +61,38 @@ class ButtonReleased:
     held: float
 
 
+@dataclass(frozen=True, slots=True)
+class RingStarted:
+    """The phone line (FXO) rings: the exchange put ringing voltage on it."""
+
+    port: str
+    at: float
+
+
+@dataclass(frozen=True, slots=True)
+class RingStopped:
+    """A ring of the cadence ended (the line may ring again a few seconds later)."""
+
+    port: str
+    at: float
+
+
+@dataclass(frozen=True, slots=True)
+class LineReversal:
+    """The exchange reversed the line's polarity (ETSI: caller ID data follows)."""
+
+    port: str
+    at: float
+
+
+@dataclass(frozen=True, slots=True)
+class LoopCurrentLost:
+    """The exchange dropped loop current on a seized line: the far end hung up."""
+
+    port: str
+    at: float
+
+
 LineEvent = OffHook | OnHook | HookFlash | PulseDigit
+TrunkEvent = RingStarted | RingStopped | LineReversal | LoopCurrentLost
 ButtonEvent = ButtonPressed | ButtonReleased

@@ -567,6 +567,41 @@ class Call:
 # The phone
 
 
+class Subscription:
+    """An event subscription of the phone's (RFC 6665), e.g. to its mailbox's message
+    summary: the box's NOTIFYs in it, answered 200 while it lasts."""
+
+    def __init__(self, phone: SipPhone, request: Request) -> None:
+        self.phone = phone
+        self.request = request  # the SUBSCRIBE that made it (after any 401)
+        self.dialog: Dialog | None = None
+        self.notifies: list[Request] = []
+        self.answer = 200  # what the phone answers NOTIFYs with (481: it forgot it)
+
+    async def notified(self, count: int = 1, within: float = WAIT_S) -> Request:
+        """The `count`th NOTIFY received in this subscription."""
+        return await self.phone.until(
+            lambda: self.notifies[count - 1] if len(self.notifies) >= count else None,
+            within, f"NOTIFY number {count} to {self.phone.user}")
+
+    async def refresh(self, expires: int = 3600) -> Response | None:
+        """SUBSCRIBE again in the dialog (Expires: 0 ends the subscription)."""
+        assert self.dialog is not None
+        request = self.dialog.new_request(
+            "SUBSCRIBE", headers=[("Event", self.request.headers.get("Event") or ""),
+                                  ("Expires", str(expires))],
+            sent_by=self.phone.sent_by, branch=new_branch(self.phone.rng))
+        return await self.phone.request(request)
+
+    def _notified(self, request: Request, tx: ServerTransaction) -> None:
+        if self.dialog is not None and not self.dialog.accept_request(request):
+            self.phone._answer(tx, make_response(request, 500))
+            return
+        if self.answer == 200:
+            self.notifies.append(request)
+        self.phone._answer(tx, make_response(request, self.answer))
+
+
 @dataclass
 class _Exchange:
     """A request we sent on a client transaction, and what came back."""
@@ -608,6 +643,7 @@ class SipPhone:
         self.received: list[Request | Response] = []  # every SIP message, in order
         self.unparsed: list[bytes] = []  # datagrams that are not SIP
         self.calls: list[Call] = []
+        self.subscriptions: list[Subscription] = []
         self._loop = asyncio.get_running_loop()
         self._timer = DeadlineTimer(self._loop, self._on_timer)
         self._changed = asyncio.Event()
@@ -668,6 +704,24 @@ class SipPhone:
         self.calls.append(call)
         self.request_nowait(call.invite, on_response=call.invite_answered)
         return call
+
+    async def subscribe(self, *, user: str | None = None, event: str = "message-summary",
+                        expires: int = 3600) -> tuple[Response | None, Subscription]:
+        """SUBSCRIBE to `event` of `user` (its own by default; a 401 is answered); the
+        final response, and the subscription that NOTIFYs arrive in."""
+        uri = self._box_uri(user or self.user)
+        request = self._request("SUBSCRIBE", uri, NameAddr(uri=uri), headers=[
+            ("Event", event), ("Expires", str(expires)),
+            ("Accept", "application/simple-message-summary")])
+        subscription = Subscription(self, request)
+        self.subscriptions.append(subscription)
+        response = await self.request(request)
+        if response is not None and response.status == 401 and self.password is not None:
+            subscription.request = request = self.authorized(request, response)
+            response = await self.request(request)
+        if response is not None and response.status == 200 and response.to_tag:
+            subscription.dialog = Dialog.from_uac(request, response)
+        return response, subscription
 
     async def wait_incoming(self, within: float = WAIT_S) -> Call:
         try:
@@ -831,6 +885,10 @@ class SipPhone:
             call._end("bye")
         elif request.method == "NOTIFY" and call is not None and call.dialog is not None:
             call._notified(request, tx)
+        elif request.method == "NOTIFY" and (subscription := next(
+                (s for s in self.subscriptions if s.request.call_id == request.call_id
+                 and s.request.from_tag == request.to_tag), None)) is not None:
+            subscription._notified(request, tx)
         elif request.method == "UPDATE" and call is not None and call.dialog is not None \
                 and self.allow and "UPDATE" in self.allow:
             call._updated(request, tx)

@@ -24,7 +24,8 @@ from firmware.media.player import FrameSource
 if TYPE_CHECKING:
     from firmware.engine.pbx import Engine
 
-__all__ = ["Listening", "ask", "music", "say", "sound", "start_recording", "until_recorded"]
+__all__ = ["Listening", "ask", "music", "play", "say", "sound", "start_recording",
+           "until_recorded"]
 
 
 class Listening:
@@ -59,6 +60,12 @@ async def say(engine: Engine, channel: Channel, prompts: list[str],
     """Play `prompts` to the end; with `keys`, a key pressed stops it early (the key stays
     in the queue for whoever reads next). True if a key cut it short."""
     source, seconds = engine.announcement(prompts, beeps)
+    return await play(engine, channel, source, seconds, keys)
+
+
+async def play(engine: Engine, channel: Channel, source: FrameSource, seconds: float,
+               keys: asyncio.Queue[str] | None = None) -> bool:
+    """`say`, for any sound `seconds` long (a recorded greeting or message)."""
     sound(engine, channel, source, "prompt")
     if keys is None or not keys.empty():
         if keys is None:

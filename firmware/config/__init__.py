@@ -13,6 +13,8 @@ problems of a file are raised together in one `ConfigError`.
 - `board`: the board config (board-configs/*.toml)
 - `office`: the office config (office.toml), its defaults and writing it back
 - `sip`, `trunk`, `patterns`: [sip], [[trunk]] and [[route]], and routes' dial patterns
+- `callflow`: [[menu]] (`menus`), [[group]] (`groups`), [hours] and [[schedule]] (`hours`),
+  the phone lines [fxo."fxo:N"] (`lines`)
 """
 
 from firmware.config.board import (
@@ -27,6 +29,10 @@ from firmware.config.board import (
     parse_board,
 )
 from firmware.config.features import FeaturesConfig
+from firmware.config.groups import GroupConfig
+from firmware.config.hours import HoursConfig, OpeningHours, ScheduleConfig
+from firmware.config.lines import FxoLineConfig
+from firmware.config.menus import MenuConfig
 from firmware.config.model import Pin, PortNumber
 from firmware.config.office import (
     COUNTRIES,
@@ -69,18 +75,24 @@ __all__ = [
     "DialPattern",
     "ExtensionConfig",
     "FeaturesConfig",
+    "FxoLineConfig",
     "FxoPortConfig",
     "FxsPortConfig",
+    "GroupConfig",
+    "HoursConfig",
     "KeyPath",
     "LedConfig",
     "LineOverride",
     "LineSettings",
+    "MenuConfig",
     "Ms",
     "OfficeConfig",
+    "OpeningHours",
     "Pin",
     "PortKey",
     "PortNumber",
     "RouteConfig",
+    "ScheduleConfig",
     "Seconds",
     "SipConfig",
     "SiteConfig",

@@ -41,6 +41,15 @@ EXAMPLE = '"101", "menu:main", "group:sales", "queue:support", "voicemail:101"'
 TARGET_KEYS: list[tuple[str, ...]] = [
     ("trunk", "*", "inbound", "*"),
     ("trunk", "*", "inbound_default"),
+    ("menu", "*", "options", "*"),
+    ("menu", "*", "timeout_destination"),
+    ("menu", "*", "invalid_destination"),
+    ("group", "*", "no_answer"),
+    ("schedule", "*", "day"),
+    ("schedule", "*", "night"),
+    ("fxo", "*", "destination"),
+    ("queue", "*", "overflow"),
+    ("escalation", "manager"),
 ]
 
 _NUMBER = re.compile(r"[0-9]{2,6}")
@@ -101,7 +110,8 @@ def _defined(data: Mapping[str, Any]) -> tuple[dict[str, set[str]], set[str]]:
     names: dict[str, set[str]] = {}
     for kind, table in KINDS.items():
         key = "number" if kind == "voicemail" else "name"
-        names[kind] = {str(t.get(key)) for _, t in tables(data, table) if t.get(key)}
+        names[kind] = {str(t.get(key)) for _, t in tables(data, table) if t.get(key)
+                       and (kind != "voicemail" or t.get("voicemail") is True)}  # a mailbox
     numbers = {str(t.get("number")) for table in ("extension", "group", "queue", "menu")
                for _, t in tables(data, table) if t.get("number")}
     return names, numbers
@@ -125,6 +135,11 @@ def target_checks(data: Mapping[str, Any]) -> list[Issue]:
             elif kind == "operator" and operator is None:
                 issues.append(Issue(path, "there is no operator", 'set [features] operator '
                                     '= "101", or name the extension here'))
+            elif kind == "voicemail" and name not in names[kind] and name in {
+                    str(t.get("number")) for _, t in tables(data, "extension")}:
+                issues.append(Issue(path, f"{value}: extension {name} has no mailbox",
+                                    f"set voicemail = true in extension {name}'s "
+                                    "[[extension]] table"))
             elif kind in names and name not in names[kind]:
                 have = sorted(names[kind])
                 close = difflib.get_close_matches(name, have, n=1)

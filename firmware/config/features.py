@@ -37,6 +37,11 @@ class FeaturesConfig(Model):
     blind_transfer: Code = Field("##", description="+ number: transfer the other party there")
     attended_transfer: Code = Field(
         "*2", description="in a call, + number: consult, then *4 join, *3 back, *5 3-way")
+    consult_abort: Code = Field("*3", description="during a *2 consult: back to the caller")
+    consult_complete: Code = Field("*4", description="during a *2 consult: join the two, "
+                                   "drop out")
+    consult_three_way: Code = Field("*5", description="during a *2 consult: all three talk")
+    consult_swap: Code = Field("*6", description="during a *2 consult: swap between the two")
     forward_all_on: Code = Field("*72", description="+ number: forward every call there")
     forward_all_off: Code = "*73"
     forward_busy_on: Code = Field("*90", description="+ number: forward calls when busy")
@@ -50,6 +55,13 @@ class FeaturesConfig(Model):
                                   "during this call")
     pickup: Code = Field("*8", description="answer a phone ringing in your pickup group")
     directed_pickup: Code = Field("**", description="+ extension: answer that phone")
+    night_toggle: Code = Field("*28", description="night mode on/off (business hours)")
+    record_greeting: Code = Field("*77", description="+ menu number: record its greeting")
+    voicemail: Code = Field("*97", description="listen to your own mailbox")
+    voicemail_any: Code = Field("*98", description="listen to any mailbox (asks which)")
+    agent_login: Code = Field("*45", description="queue agent: log in or out (toggle)")
+    manager_callback: Code = Field(
+        "*36", description="in a call (flash or transfer): promise a manager callback")
     park: Number = Field("700", description="after a flash: park the held call")
     park_code: Code = Field("*5", description="the same as park, as a feature code")
     park_slots: Annotated[StrictInt, Field(ge=1, le=20)] = Field(

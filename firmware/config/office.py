@@ -28,15 +28,28 @@ from pydantic import (
 )
 
 from firmware.config.board import BoardConfig, sorted_devices
+from firmware.config.callflow import call_flow_checks, call_flow_toml
 from firmware.config.destinations import target_checks
 from firmware.config.features import FeaturesConfig, feature_checks
 from firmware.config.files import with_office_files
+from firmware.config.groups import GroupConfig
+from firmware.config.hours import HoursConfig, ScheduleConfig
+from firmware.config.lines import FxoLineConfig, FxoPort
+from firmware.config.menus import MenuConfig
 from firmware.config.model import Model, context_of, run_checks, validate
 from firmware.config.problems import ConfigError, Issue, fail, reject
+from firmware.config.queues import (
+    EscalationConfig,
+    QueueConfig,
+    escalation_to_toml,
+    queue_checks,
+    queues_to_toml,
+)
 from firmware.config.reading import parse_toml, read_text
 from firmware.config.sip import Secret, SipConfig
 from firmware.config.tomlkeys import KeyPath, format_key, lookup, tables, toml_value
 from firmware.config.trunk import RouteConfig, TrunkConfig, trunk_checks
+from firmware.config.voicemail import Pin, VoicemailConfig, voicemail_checks
 
 __all__ = [
     "COUNTRIES",
@@ -195,6 +208,9 @@ class ExtensionConfig(Model):
     secret: Secret | None = None  # SIP password; generated at first boot when left out
     # *8 answers a phone ringing at an extension of the same group (everyone, by default).
     pickup_group: Annotated[StrictStr, Field(pattern=r"^[a-z0-9_-]{1,32}$")] = "office"
+    # A mailbox: unanswered and busy calls leave a message (firmware.apps.voicemail).
+    voicemail: bool = Field(False, strict=True)
+    pin: Pin | None = None  # the mailbox's; without one, only the extension's own phones
 
 
 class OfficeConfig(Model):
@@ -207,6 +223,15 @@ class OfficeConfig(Model):
     extensions: tuple[ExtensionConfig, ...] = Field(default=(), alias="extension")
     trunks: tuple[TrunkConfig, ...] = Field(default=(), alias="trunk")
     routes: tuple[RouteConfig, ...] = Field(default=(), alias="route")
+    # Call flows (firmware.config.callflow): menus, ring groups, hours, phone lines.
+    menus: tuple[MenuConfig, ...] = Field(default=(), alias="menu")
+    groups: tuple[GroupConfig, ...] = Field(default=(), alias="group")
+    hours: HoursConfig = Field(default_factory=HoursConfig)
+    schedules: tuple[ScheduleConfig, ...] = Field(default=(), alias="schedule")
+    fxo: dict[FxoPort, FxoLineConfig] = Field(default_factory=dict)
+    voicemail: VoicemailConfig = Field(default_factory=VoicemailConfig)
+    queues: tuple[QueueConfig, ...] = Field(default=(), alias="queue")
+    escalation: EscalationConfig | None = None  # manager-callback promises
 
     def extension(self, number: str) -> ExtensionConfig | None:
         return next((e for e in self.extensions if e.number == number), None)
@@ -231,7 +256,8 @@ class OfficeConfig(Model):
 def _office_checks(data: Mapping[str, Any]) -> list[Issue]:
     """Checks that involve more than one value of an office config."""
     return _hook_order(data) + _number_checks(data) + _device_checks(data) + trunk_checks(data) \
-        + feature_checks(data) + target_checks(data)
+        + feature_checks(data) + target_checks(data) + call_flow_checks(data) \
+        + voicemail_checks(data) + queue_checks(data)
 
 
 def _valid(model: type[BaseModel], key: str, value: object) -> bool:
@@ -417,4 +443,7 @@ def office_to_toml(office: OfficeConfig) -> str:
             out += ["[trunk.inbound]", *_table_lines(trunk["inbound"], False), ""]
     for route in data["route"]:
         out += ["[[route]]", *_table_lines(route, False), ""]
+    out += ["[voicemail]", *_table_lines(data["voicemail"], False), ""]
+    out += call_flow_toml(data)
+    out += queues_to_toml(data["queue"]) + escalation_to_toml(data["escalation"])
     return "\n".join(out).rstrip("\n") + "\n"

@@ -14,9 +14,10 @@ import re
 from collections.abc import Mapping
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, Field, StrictInt, StrictStr
+from pydantic import AfterValidator, Field, StrictInt, StrictStr, ValidationInfo
 
 from firmware.config.destinations import Target
+from firmware.config.lines import FXO_PORT, check_fxo_port
 from firmware.config.model import Model
 from firmware.config.patterns import DialPattern, PatternError
 from firmware.config.problems import Issue, fail
@@ -121,6 +122,14 @@ Name = Annotated[StrictStr, AfterValidator(_check_name)]
 Did = Annotated[StrictStr, AfterValidator(_check_did)]
 
 
+def _check_way_out(value: str, info: ValidationInfo) -> str:
+    """A [[trunk]] name, or a phone-line port of the board ("fxo:1")."""
+    return check_fxo_port(value, info) if value.startswith("fxo") else _check_name(value)
+
+
+WayOut = Annotated[StrictStr, AfterValidator(_check_way_out)]
+
+
 class TrunkConfig(Model):
     """[[trunk]]: the office's account at a SIP provider."""
 
@@ -167,7 +176,7 @@ class RouteConfig(Model):
     """[[route]]: numbers dialled with `prefix` go out through `trunk`."""
 
     prefix: Annotated[StrictStr, AfterValidator(_check_prefix)]
-    trunk: Name
+    trunk: WayOut  # a [[trunk]] name, or the board's phone line: "fxo:1"
     allow: Annotated[tuple[Annotated[StrictStr, AfterValidator(_check_pattern)], ...],
                      Field(min_length=1)]
     international: bool = Field(False, strict=True)
@@ -205,10 +214,10 @@ def _route_checks(data: Mapping[str, Any], trunks: Mapping[str, KeyPath],
     prefixes: dict[str, KeyPath] = {}
     for path, route in tables(data, "route"):
         trunk = route.get("trunk")
-        if isinstance(trunk, str) and trunk not in trunks:
+        if isinstance(trunk, str) and trunk not in trunks and not FXO_PORT.fullmatch(trunk):
             have = ", ".join(sorted(trunks)) or "none defined"
             issues.append(Issue((*path, "trunk"), f"there is no trunk {trunk!r} ({have})",
-                                "name a [[trunk]] by its name"))
+                                'name a [[trunk]] by its name, or a phone line: "fxo:1"'))
         prefix = route.get("prefix")
         if isinstance(prefix, str):
             if prefix in prefixes:

@@ -32,7 +32,8 @@ async def dial_extension(engine: Engine, extension: ExtensionConfig, caller: Cha
     call_event("call", channel=caller.name, to=extension.number, devices=len(devices),
                free=len(free), dnd=settings.dnd or None)
     if not free or settings.dnd:
-        return await _busy(engine, caller, extension.number)
+        # No phone at all (a SIP phone not registered): voicemail says "not available".
+        return await _busy(engine, caller, extension.number, "/busy" if devices else "")
     legs = [device.claim() for device in free]
     for leg in legs:
         leg.ring(caller.presented or caller.party)
@@ -56,7 +57,7 @@ async def dial_extension(engine: Engine, extension: ExtensionConfig, caller: Cha
             target = settings.forward_no_answer
             if target is not None and not caller.gone.is_set():
                 return await forward(engine, caller, extension.number, target, "no-answer")
-            return Cause.NO_ANSWER
+            return await _voicemail(engine, caller, extension.number, "", Cause.NO_ANSWER)
         for leg in legs:
             if leg is not winner:
                 leg.hangup(Cause.ANSWERED_ELSEWHERE)
@@ -72,11 +73,27 @@ async def dial_extension(engine: Engine, extension: ExtensionConfig, caller: Cha
         release_legs(engine, legs)
 
 
-async def _busy(engine: Engine, caller: Channel, extension: str) -> Cause:
+async def _busy(engine: Engine, caller: Channel, extension: str,
+                greeting: str = "/busy") -> Cause:
     target = engine.settings.get(extension).forward_busy
     if target is None:
-        return Cause.USER_BUSY
+        return await _voicemail(engine, caller, extension, greeting, Cause.USER_BUSY)
     return await forward(engine, caller, extension, target, "busy")
+
+
+async def _voicemail(engine: Engine, caller: Channel, extension: str, greeting: str,
+                     cause: Cause) -> Cause:
+    """The extension's mailbox takes the call ("voicemail:101", or "voicemail:101/busy" for
+    the busy greeting), if it has one; else `cause`. Not for a transfer still under way:
+    that comes back to whoever transferred it (and to the mailbox only if they are gone)."""
+    if caller.ring_limit_s is not None or caller.handed_to is not None or \
+            caller.gone.is_set():
+        return cause
+    leave = engine.destination(f"voicemail:{extension}{greeting}")
+    if leave is None:
+        return cause
+    call_event("to-voicemail", channel=caller.name, ext=extension, why=cause.value)
+    return await leave(caller)
 
 
 def hand_over(caller: Channel, to: Channel, answered: Channel) -> Cause:

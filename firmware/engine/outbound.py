@@ -18,6 +18,7 @@ from firmware.engine.bridges import make_bridge
 from firmware.engine.channel import Cause, Channel, Party
 from firmware.engine.channels.sip import SipChannel
 from firmware.engine.dial import release_legs
+from firmware.engine.lineout import dial_line
 from firmware.logs import call_event
 
 if TYPE_CHECKING:
@@ -35,6 +36,9 @@ async def dial_out(engine: Engine, route: RouteConfig, number: str, caller: Chan
         call_event("outbound-refused", channel=caller.name, number=number,
                    why="international calls are off")
         return Cause.CALL_BARRED
+    if route.trunk.startswith("fxo:"):  # the board's analog phone line
+        return await dial_line(engine, engine.fxo.get(route.trunk), route.prepend + number,
+                               caller)
     leg = engine.sip.trunk_leg(route.trunk, route.prepend + number) \
         if engine.sip is not None and trunk is not None else None
     if leg is None or trunk is None:

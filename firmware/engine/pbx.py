@@ -12,8 +12,9 @@ import asyncio
 import datetime
 import functools
 import logging
+import time
 import weakref
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
@@ -21,10 +22,13 @@ from zoneinfo import ZoneInfo
 import numpy as np
 import numpy.typing as npt
 
-from firmware.config import ExtensionConfig, OfficeConfig, RouteConfig
+from firmware.config import ExtensionConfig, FxoLineConfig, OfficeConfig, RouteConfig
 from firmware.config.destinations import split_target
 from firmware.engine.channel import Cause, Channel, Party
+from firmware.engine.channels.dect import DectHandset, DectHandsets
+from firmware.engine.channels.fxo import FxoPort
 from firmware.engine.channels.fxs import FxsPort
+from firmware.engine.channels.fxs_vmwi import AnalogMessageWaiting
 from firmware.engine.clock import FrameClock
 from firmware.engine.dial import dial_extension
 from firmware.engine.dialplan import Destination, DialPlan
@@ -33,6 +37,7 @@ from firmware.engine.features.incall import InCallCodes
 from firmware.engine.features.park import ParkingLot, park_here, take_parked
 from firmware.engine.features.pickup import RingingCalls, pickup
 from firmware.engine.goodbye import say_goodbye
+from firmware.engine.mwi import MessageWaiting
 from firmware.engine.outbound import dial_out
 from firmware.logs import call_event
 from firmware.media.errors import MediaError
@@ -41,15 +46,16 @@ from firmware.media.player import FrameSource
 from firmware.media.prompts import SHIPPED_DIR, PromptSet
 from firmware.media.tones import ToneGenerator, ToneSpec, plan
 from firmware.runtime import Supervisor
-from hal.interfaces import AnalogLine
+from hal.interfaces import AnalogLine, Trunk
 
 log = logging.getLogger(__name__)
 
 if TYPE_CHECKING:
     from firmware.engine.apps import App
     from firmware.engine.sipua import SipDevice, SipUserAgent
+    from hal.interfaces import DectBase
 
-    Device = FxsPort | SipDevice
+    Device = FxsPort | DectHandset | SipDevice
 
 
 class Engine:
@@ -61,21 +67,38 @@ class Engine:
         loop: asyncio.AbstractEventLoop,
         settings: SettingsStore | None = None,
         apps: Sequence[App] = (),
+        *,
+        trunks: dict[str, Trunk] | None = None,
+        prompts_dir: Path | None = None,
+        dect: DectBase | None = None,
     ) -> None:
         self.supervisor = supervisor
+        # Where the office's own prompts are when [features] prompts_dir is not set (the
+        # state directory's, where greetings recorded from a phone go).
+        self.default_prompts_dir = prompts_dir
+        # Wall-clock time (caller ID, business hours); tests set a clock of their own.
+        self.wall_clock: Callable[[], float] = time.time
         self.apps = {app.kind: app for app in apps}  # menus, groups, queues, voicemail ...
         self.settings = settings or SettingsStore()  # forwards and DND, per extension
         self.ringing = RingingCalls()  # calls ringing now, for pickup
         self.parking = ParkingLot()
+        self.mwi = MessageWaiting()  # voice messages per mailbox, set by voicemail
         # Transfer codes keyed in calls, per leg; forgotten with the leg.
         self.in_call: weakref.WeakKeyDictionary[Channel, InCallCodes] = \
             weakref.WeakKeyDictionary()
         self.sip: SipUserAgent | None = None  # set by the box once SIP listens
+        # The box sets this: tell the tools that snapshot() changed (queue figures).
+        self.publish: Callable[[], None] = lambda: None
         self.clock = FrameClock(loop, supervisor)
         self.devices = {
             name: FxsPort(line, self, office.line_settings(name), None)
             for name, line in lines.items()
         }
+        # The handset slots of the board's DECT base ("dect:1" ...): devices too.
+        self.handsets = DectHandsets(dect, self, office).handsets if dect is not None else {}
+        self.fxo = {name: FxoPort(line, self, office.fxo.get(name) or FxoLineConfig())
+                    for name, line in (trunks or {}).items()}  # the phone lines
+        self.vmwi = AnalogMessageWaiting(self)  # message-waiting lamps and displays
         self.apply(office)
 
     def apply(self, office: OfficeConfig) -> None:
@@ -96,17 +119,19 @@ class Engine:
             app.configure(self, office, dialplan)
         self.dialplan = dialplan
         owners = {device: ext for ext in office.extensions for device in ext.devices}
-        for name, port in self.devices.items():
+        for name, port in [*self.devices.items(), *self.handsets.items()]:
             owner = owners.get(name)
             party = Party(owner.number, owner.name) if owner else None
             port.reconfigure(office.line_settings(name), party)
+        for name, line in self.fxo.items():
+            line.reconfigure(office.fxo.get(name) or FxoLineConfig())
+        self.vmwi.refresh()  # a port may belong to another mailbox now
 
     def _load_sounds(self, office: OfficeConfig) -> None:
         """The prompts (shipped, and the office's own recordings) and the hold music. A
         broken office file is logged and left out: the box speaks and plays without it."""
         features = office.features
-        overrides = Path(features.prompts_dir) if features.prompts_dir else None
-        self.prompts = PromptSet.load(SHIPPED_DIR, overrides)
+        self.prompts = PromptSet.load(SHIPPED_DIR, self.prompts_dir)
         for problem in self.prompts.problems:
             log.warning("prompts: %s", problem)
         self._music: npt.NDArray[np.int16] | None = None
@@ -135,8 +160,10 @@ class Engine:
         return ToneGenerator(ToneSpec.parse("beeps", text)), count * 2 * ms / 1000
 
     def devices_of(self, extension: ExtensionConfig) -> list[Device]:
-        """Every phone of `extension`: its analog ports and its live SIP registrations."""
+        """Every phone of `extension`: its analog ports, DECT handsets and live SIP
+        registrations."""
         devices: list[Device] = [self.devices[d] for d in extension.devices if d in self.devices]
+        devices += [self.handsets[d] for d in extension.devices if d in self.handsets]
         if self.sip is not None:
             devices += self.sip.devices_for(extension)
         return devices
@@ -173,9 +200,11 @@ class Engine:
         return functools.partial(change_setting, self, what=what, value=value)
 
     def dial_tone(self, extension: str | None) -> str:
-        """What a lifted analog phone hears: stutter dial tone while its calls go elsewhere."""
+        """What a lifted analog phone hears: stutter dial tone while its calls go elsewhere,
+        or while its mailbox holds new messages."""
         settings = self.settings.get(extension) if extension else None
-        return "stutter_dial" if settings is not None and settings.stutter else "dial"
+        stutter = (settings is not None and settings.stutter) or self.mwi.waiting(extension)
+        return "stutter_dial" if stutter else "dial"
 
     def _dial_out(self, route: RouteConfig, number: str) -> Destination:
         return functools.partial(dial_out, self, route, number)
@@ -217,14 +246,30 @@ class Engine:
         self.supervisor.spawn(f"transferred {leg.name}", keep(),
                               on_crash=lambda _exc: leg.hangup(Cause.FAILURE))
 
+    @property
+    def prompts_dir(self) -> Path | None:
+        """The office's own prompts: [features] prompts_dir, else the state directory's."""
+        configured = self.office.features.prompts_dir
+        return Path(configured) if configured else self.default_prompts_dir
+
+    async def reload_prompts(self) -> None:
+        """Read the prompts again (a greeting was recorded), off the loop: files are read."""
+        self.prompts = await asyncio.to_thread(PromptSet.load, SHIPPED_DIR, self.prompts_dir)
+
     def now_local(self) -> datetime.datetime:
-        """Wall-clock time in the office's zone, for caller ID's date and time."""
-        return datetime.datetime.now(self.timezone)
+        """Wall-clock time in the office's zone (caller ID's date and time, business
+        hours), from `wall_clock`."""
+        return datetime.datetime.fromtimestamp(self.wall_clock(), self.timezone)
 
     def snapshot(self) -> dict[str, Any]:
         return {
             "ports": {name: port.state.value for name, port in self.devices.items()},
+            "handsets": {name: h.state.value for name, h in self.handsets.items()},
             "clock_running": self.clock.running,
+            "lines": {name: line.snapshot() for name, line in self.fxo.items()},
             "trunks": {name: link.snapshot() for name, link in self.sip.trunks.items()}
             if self.sip is not None else {},
+            # What applications show (queue figures, promises): those with a snapshot().
+            "apps": {kind: show() for kind, app in self.apps.items()
+                     if (show := getattr(app, "snapshot", None)) is not None},
         }

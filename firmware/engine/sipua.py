@@ -26,6 +26,7 @@ from firmware.engine.channels.sip import STATUS_FOR_CAUSE, SipChannel, cause_for
 from firmware.engine.channels.sip_media import SipMedia
 from firmware.engine.channels.trunk import TrunkChannel
 from firmware.engine.guard import Guard, GuardSettings
+from firmware.engine.mwi_subscriptions import MwiSubscriptions
 from firmware.engine.refer import Transfers
 from firmware.engine.registrar import Binding, Registrar
 from firmware.engine.replaces import replaced_leg, take_over
@@ -61,7 +62,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-ALLOW = "INVITE, ACK, CANCEL, BYE, OPTIONS, REGISTER, REFER"
+ALLOW = "INVITE, ACK, CANCEL, BYE, OPTIONS, REGISTER, REFER, SUBSCRIBE"
 SUPPORTED = "replaces, norefersub"  # RFC 3891 (INVITE with Replaces), RFC 4488 (Refer-Sub)
 QUALIFY_S = 60.0  # how often registered phones are asked whether they are still there
 # Calls being set up at once (ringing, or waiting for the box): a small office has a few;
@@ -114,6 +115,7 @@ class SipUserAgent:
         self.user_agent = USER_AGENT
         self._waiting: dict[object, asyncio.Future[Response | None]] = {}  # tx -> final
         self.transfers = Transfers(self)
+        self.mwi = MwiSubscriptions(self)  # phones watching their mailbox (RFC 3842)
 
     async def start(self) -> tuple[str, int]:
         self.address = await self.transport.start(*self.config.listen_address)
@@ -126,6 +128,7 @@ class SipUserAgent:
         for channel in list(self._calls.values()):
             channel.hangup(Cause.NORMAL_CLEARING)
         self.transfers.stop()
+        self.mwi.stop()
         self.apply_trunks(())
         self._timer.cancel()
         await self.transport.stop()
@@ -265,6 +268,8 @@ class SipUserAgent:
         elif request.method == "OPTIONS":
             self.respond(tx, make_response(request, 200, headers=[
                 ("Allow", ALLOW), ("Accept", "application/sdp"), ("Supported", SUPPORTED)]))
+        elif request.method == "SUBSCRIBE":
+            self.mwi.receive(request, tx, source)
         elif request.method == "INVITE" and request.to_tag is None:
             assert isinstance(tx, ServerInviteTransaction)
             self._new_call(request, source, tx, now)

@@ -40,6 +40,7 @@ __all__ = [
     "MANIFEST",
     "SHIPPED_DIR",
     "PromptSet",
+    "say_count",
     "say_number",
 ]
 
@@ -67,6 +68,29 @@ def say_number(digits: str) -> list[str]:
     if bad:
         raise MediaError(f"cannot say {digits!r}: {''.join(bad)!r} is not a digit, '*' or '#'")
     return [DIGIT_KEYS[c] for c in digits]
+
+
+def say_count(n: int) -> list[str]:
+    """The keys that say a quantity (0-999) as words: 7 -> "seven", 45 -> "forty" "five",
+    120 -> "one" "hundred" "twenty". Minutes and places in a queue are counts, not digits."""
+    if not 0 <= n <= 999:
+        raise MediaError(f"cannot say {n}: counts go from 0 to 999")
+    keys: list[str] = []
+    hundreds, rest = divmod(n, 100)
+    if hundreds:
+        keys += [DIGIT_KEYS[str(hundreds)], "count-hundred"]
+        if not rest:
+            return keys
+    if rest >= 20:
+        tens, ones = divmod(rest, 10)
+        keys.append(f"count-{tens}0")
+        if ones:
+            keys.append(DIGIT_KEYS[str(ones)])
+    elif rest >= 10:
+        keys.append(f"count-{rest}")
+    else:
+        keys.append(DIGIT_KEYS[str(rest)])
+    return keys
 
 
 class PromptSet:

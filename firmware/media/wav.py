@@ -8,6 +8,7 @@ is and what the box needs, so the person who copied it in can convert it and try
 
 from __future__ import annotations
 
+import io
 import wave
 from pathlib import Path
 
@@ -17,7 +18,8 @@ import numpy.typing as npt
 from firmware.media.errors import MediaError
 from firmware.media.frames import SAMPLE_RATE
 
-__all__ = ["CONVERT_HINT", "NEEDED_FORMAT", "WavFormatError", "read_wav", "write_wav"]
+__all__ = ["CONVERT_HINT", "NEEDED_FORMAT", "WavFormatError", "read_wav", "wav_bytes",
+           "write_wav"]
 
 NEEDED_FORMAT = f"{SAMPLE_RATE} Hz, mono, 16-bit PCM WAV"
 CONVERT_HINT = ("convert it with `python -m tools.prompts convert IN OUT` or"
@@ -64,11 +66,18 @@ def read_wav(path: Path, *, max_seconds: float) -> npt.NDArray[np.int16]:
 def write_wav(path: Path, samples: npt.NDArray[np.int16], rate: int = SAMPLE_RATE) -> None:
     """Write mono 16-bit PCM; the same samples always give the same bytes (the wave module
     writes no dates or tool names), which the prompt build's reproducibility relies on."""
-    with open(path, "wb") as f, wave.open(f, "wb") as w:
+    path.write_bytes(wav_bytes(samples, rate))
+
+
+def wav_bytes(samples: npt.NDArray[np.int16], rate: int = SAMPLE_RATE) -> bytes:
+    """The WAV file of `samples`, in memory (to write atomically: `statefiles.write_atomic`)."""
+    out = io.BytesIO()
+    with wave.open(out, "wb") as w:
         w.setnchannels(1)
         w.setsampwidth(2)
         w.setframerate(rate)
         w.writeframes(np.asarray(samples, dtype="<i2").tobytes())
+    return out.getvalue()
 
 
 def _channels(n: int) -> str:

@@ -7,29 +7,12 @@ drives the virtual phones through the control interface (`hal.sim.control`).
 from __future__ import annotations
 
 import asyncio
-from dataclasses import dataclass
 from typing import Any
 
+from hal.sim.dect import SimDectBase
+from hal.sim.fxo import SimFxoLine
 from hal.sim.line import SimAnalogLine
 from hal.sim.panel import SimPanel
-
-
-@dataclass(slots=True)
-class SimTrunk:
-    """A virtual FXO port. For now it only reports a line present; calls come later."""
-
-    name: str
-    line_present: bool = True
-
-
-@dataclass(slots=True)
-class SimDectBase:
-    """A virtual DECT base with handset slots. For now no handset is subscribed."""
-
-    slots: int
-
-    def subscribed(self) -> list[str]:
-        return []
 
 
 class SimBoard:
@@ -46,8 +29,8 @@ class SimBoard:
     ) -> None:
         self._name = name
         self._lines = {f"fxs:{n}": SimAnalogLine(f"fxs:{n}", loop) for n in fxs}
-        self._trunks = {f"fxo:{n}": SimTrunk(f"fxo:{n}") for n in fxo}
-        self._dect = SimDectBase(dect_slots) if dect_slots else None
+        self._trunks = {f"fxo:{n}": SimFxoLine(f"fxo:{n}", loop) for n in fxo}
+        self._dect = SimDectBase(dect_slots, loop) if dect_slots else None
         self._panel = SimPanel(buttons, leds, loop)
         self._published: dict[str, Any] = {}
 
@@ -60,7 +43,7 @@ class SimBoard:
         return self._lines
 
     @property
-    def trunks(self) -> dict[str, SimTrunk]:
+    def trunks(self) -> dict[str, SimFxoLine]:
         return self._trunks
 
     @property

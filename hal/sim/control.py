@@ -23,6 +23,10 @@ from typing import Any
 import numpy as np
 
 from hal.sim.board import SimBoard
+from hal.sim.dect import SimDectError
+from hal.sim.dect_control import DECT_COMMANDS
+from hal.sim.fxo import SimFxoError
+from hal.sim.fxo_control import FXO_COMMANDS
 from hal.sim.line import SimAnalogLine, SimLineError
 from hal.sim.panel import SimPanelError
 
@@ -99,7 +103,7 @@ class ControlServer:
                           + ", ".join(sorted(COMMANDS)))
         try:
             reply = handler(self._board, request)
-        except (ControlError, SimLineError, SimPanelError) as exc:
+        except (ControlError, SimLineError, SimPanelError, SimFxoError, SimDectError) as exc:
             return _error(request_id, str(exc))
         return {"ok": True, "id": request_id, **reply}
 
@@ -232,6 +236,25 @@ def _cmd_onhook_audio(board: SimBoard, request: dict[str, Any]) -> dict[str, Any
     return {"pcm": _b64(_line(board, request).heard_on_hook()), "rate": 8000}
 
 
+def _on_off(value: Any) -> bool:
+    if value in ("on", True):
+        return True
+    if value in ("off", False):
+        return False
+    raise ControlError(f"state must be 'on' or 'off', got {value!r}")
+
+
+def _cmd_cidcw(board: SimBoard, request: dict[str, Any]) -> dict[str, Any]:
+    line = _line(board, request)
+    if "state" in request:
+        line.cidcw.enabled = _on_off(request["state"])
+    return {"cidcw": line.cidcw.status()}
+
+
+def _cmd_cidcw_audio(board: SimBoard, request: dict[str, Any]) -> dict[str, Any]:
+    return {"pcm": _b64(_line(board, request).cidcw.data()), "rate": 8000}
+
+
 def _cmd_press(board: SimBoard, request: dict[str, Any]) -> dict[str, Any]:
     board.panel.press(str(request.get("button")), _number(request, "ms", 200.0))
     return {}
@@ -250,6 +273,10 @@ COMMANDS: dict[str, Handler] = {
     "listen": _cmd_listen,
     "status": _cmd_status,
     "onhook_audio": _cmd_onhook_audio,
+    "cidcw": _cmd_cidcw,
+    "cidcw_audio": _cmd_cidcw_audio,
     "press": _cmd_press,
     "leds": _cmd_leds,
 }
+COMMANDS.update(FXO_COMMANDS)  # the outside end of the phone line
+COMMANDS.update(DECT_COMMANDS)  # the DECT base and its handsets

@@ -4,6 +4,8 @@ The firmware side is the `AnalogLine` interface. The person side (`lift`, `hang_
 `hook_pattern`, `speak`, `heard`, `status`) is what the control interface drives: a hook
 switch with exact timing, a microphone and an earpiece. Both sides meet the same hook
 classifier a real SLIC driver uses, so flashes and pulse digits behave as on hardware.
+The phone itself may answer the line on its own: with caller ID on call waiting turned on
+(`cidcw`, `hal.sim.cidcw`) it acknowledges the box's alert with DTMF D into the microphone.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from hal.events import LineEvent
 from hal.hook import HookTiming
 from hal.hookmon import HookMonitor
 from hal.interfaces import Linefeed
+from hal.sim.cidcw import CidcwPhone
 from hal.sim.recorder import Recorder
 
 EARPIECE_SECONDS = 15.0  # covers the longest cadence (call waiting: 10 s of silence)
@@ -45,6 +48,8 @@ class SimAnalogLine:
         self._earpiece = Recorder(EARPIECE_SECONDS)
         self._onhook_rx = Recorder(ONHOOK_SECONDS)
         self._pattern: list[asyncio.TimerHandle] = []
+        self.cidcw = CidcwPhone()
+        self.message_waiting = False  # the lamp, as the firmware last set it
 
     # -- AnalogLine (the firmware's side) ---------------------------------------------
 
@@ -65,6 +70,9 @@ class SimAnalogLine:
 
     def configure(self, timing: HookTiming) -> None:
         self._hook.configure(timing)
+
+    def set_message_waiting(self, on: bool) -> None:
+        self.message_waiting = on
 
     def set_linefeed(self, state: Linefeed) -> None:
         now = self._loop.time()
@@ -89,6 +97,9 @@ class SimAnalogLine:
         now = self._loop.time()
         if self._raw_off_hook:
             self._earpiece.write(frame, now)
+            ack = self.cidcw.earpiece(frame, now)
+            if ack is not None:  # said at once, before anything the person queued
+                self._mic = np.concatenate((ack, self._mic))
             return
         last = self._onhook_rx.last_write
         if last is None or now - last > ONHOOK_BURST_GAP_S:
@@ -142,10 +153,12 @@ class SimAnalogLine:
             "hook": "off" if self._raw_off_hook else "on",
             "off_hook": self._hook.off_hook,
             "linefeed": self._linefeed.value,
+            "message_waiting": self.message_waiting,
             "ringing": self._linefeed is Linefeed.RINGING,
             "rings": [[start, end] for start, end in self._rings],
             "events": [_event_dict(e) for e in self._hook.recent],
             "mic_queued_ms": len(self._mic) * 1000.0 / SAMPLE_RATE,
+            "cidcw": self.cidcw.status(),
             "now": now,
         }
 
@@ -158,6 +171,7 @@ class SimAnalogLine:
             self._linefeed = Linefeed.ACTIVE  # ring trip
         if not off_hook:
             self._mic = self._mic[:0]  # words spoken into a hung-up phone go nowhere
+            self.cidcw.on_hook()
         self._hook.raw(off_hook)
 
     def _end_ring(self, now: float) -> None:

@@ -58,3 +58,15 @@ def test_describe_tones_and_doubt() -> None:
     assert describe(heard(hook="off", tone=None, freqs=[480.0, 620.0],
                           candidates=["busy", "congestion"])).endswith(
         "hears not sure yet (busy or congestion) (480+620 Hz, steady)")
+
+
+def test_describe_message_waiting_sent_on_hook() -> None:
+    assert describe(heard(callerid={"message_waiting": True})).splitlines() == [
+        "102 (fxs:2) is on-hook and hears silence", "message waiting: on"]
+    assert describe(heard(callerid={"message_waiting": False})).endswith("waiting: off")
+
+
+def test_describe_the_caller_id_of_a_waiting_call() -> None:
+    text = describe(heard(hook="off", waiting_callerid={"number": "103", "name": "Desk 3",
+                                                         "when": "11-23 09:16", "absent": None}))
+    assert text.splitlines()[-1] == "call waiting caller ID: 103 'Desk 3' 11-23 09:16"

@@ -6,8 +6,13 @@
     phone 101 say --tone 1000 --ms 500 | --wav file.wav     speak into the microphone
     phone 102 listen [--seconds 8]    what the handset hears: tone, cadence, ringing, caller ID
     phone 101 status                  hook, linefeed, recent hook events
+    phone 102 cidcw on|off            a phone with caller ID on call waiting, or without
     phone 101 onhook                  hang up
-    phone info | phone leds | phone press night [--ms 3000]
+    phone info | phone leds | phone press night [--ms 3000]   (the front panel:
+                                      docs/panel.md; hold RESET: phone press reset --ms 10000)
+    phone dect open | pair | ...      the DECT base and handsets: tools/phone/dect.py
+    phone line call 5125550199 Jane   the phone line: someone outside calls (answer, hangup,
+                                      dial, say, listen): tools/phone/outside.py
 
 Every command takes --state-dir DIR (or $PBX_STATE_DIR) or --control ADDRESS to find the box,
 and --json to print one JSON object. Exit status: 0 done, 1 refused, 2 usage, 3 no box.
@@ -26,10 +31,12 @@ from typing import Any
 import numpy as np
 
 from tools.phone.client import ControlClient, PhoneError, Unreachable, control_address
+from tools.phone.dect import DectPhone, base_command, handset_command
 from tools.phone.handset import DEFAULT_LISTEN_S, Heard, VirtualPhone, sine_tone
+from tools.phone.outside import line_command
 
 BOARD_COMMANDS = ("info", "leds", "press")
-PHONE_COMMANDS = ("offhook", "onhook", "flash", "dial", "say", "listen", "status")
+PHONE_COMMANDS = ("offhook", "onhook", "flash", "dial", "say", "listen", "status", "cidcw")
 
 EXIT_REFUSED, EXIT_USAGE, EXIT_UNREACHABLE = 1, 2, 3
 
@@ -47,7 +54,8 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--control", help="control address: a socket path or tcp:HOST:PORT")
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.add_argument("--pulse", action="store_true", help="dial with pulses (rotary dial)")
-    p.add_argument("--ms", type=float, help="flash length, or tone length for say")
+    p.add_argument("--ms", type=float,
+                   help="flash length, tone length for say, or how long press holds a button")
     p.add_argument("--tone", type=float, metavar="HZ", help="say: a sine tone of this frequency")
     p.add_argument("--wav", type=Path, help="say: a 16-bit mono 8 kHz WAV file")
     p.add_argument("--seconds", type=float, default=DEFAULT_LISTEN_S,
@@ -86,12 +94,18 @@ def describe(heard: Heard) -> str:
     if heard.ringing or (heard.hook == "on" and heard.ring_cadence_ms):
         cadence = cadence_text(heard.ring_cadence_ms) if heard.ring_cadence_ms else "just started"
         lines.append(f"ringing: {'yes' if heard.ringing else 'pausing'} (cadence {cadence})")
-    if heard.callerid:
-        cid = heard.callerid
-        lines.append("last caller ID: " + " ".join(
-            str(v) for v in (cid.get("number"), repr(cid.get("name") or ""), cid.get("when"))
-            if v is not None))
+    if heard.callerid and "message_waiting" in heard.callerid:  # VMWI, sent on-hook
+        lines.append(f"message waiting: {'on' if heard.callerid['message_waiting'] else 'off'}")
+    elif heard.callerid:
+        lines.append("last caller ID: " + callerid_text(heard.callerid))
+    if heard.waiting_callerid:
+        lines.append("call waiting caller ID: " + callerid_text(heard.waiting_callerid))
     return "\n".join(lines)
+
+
+def callerid_text(cid: dict[str, Any]) -> str:
+    return " ".join(str(v) for v in (cid.get("number"), repr(cid.get("name") or ""),
+                                     cid.get("when")) if v is not None)
 
 
 async def run(args: argparse.Namespace) -> tuple[int, Any]:
@@ -101,8 +115,17 @@ async def run(args: argparse.Namespace) -> tuple[int, Any]:
         first = args.words[0]
         if first in BOARD_COMMANDS:
             return 0, await board_command(client, first, args)
+        if first == "dect":
+            return 0, await base_command(client, args.words[1:])
+        if first == "line" or first.startswith("fxo:"):
+            sound = sine_tone(args.tone, args.ms or 1000.0) if args.tone else \
+                read_wav(args.wav) if args.wav else None
+            return 0, await line_command(client, args.words, sound, args.seconds)
         if len(args.words) < 2:
             raise PhoneError(f"what should {first} do? one of: {', '.join(PHONE_COMMANDS)}")
+        handset = await DectPhone.find(client, first)
+        if handset is not None:
+            return 0, await handset_command(handset, args.words[1], args.words[2:], args)
         phone = await VirtualPhone.find(client, first)
         return 0, await phone_command(phone, args.words[1], args.words[2:], args)
 
@@ -144,6 +167,12 @@ async def phone_command(phone: VirtualPhone, cmd: str, rest: list[str],
         return await phone.listen(args.seconds)
     if cmd == "status":
         return await phone.status()
+    if cmd == "cidcw":
+        if rest not in (["on"], ["off"], []):
+            raise PhoneError("cidcw on or off? e.g. `phone 102 cidcw on`")
+        if not rest:
+            return {"port": phone.port, "cidcw": (await phone.status())["cidcw"]}
+        return {"port": phone.port, "cidcw": await phone.set_cidcw(rest[0] == "on")}
     raise PhoneError(f"unknown command {cmd!r}; one of: {', '.join(PHONE_COMMANDS)}")
 
 
@@ -152,6 +181,8 @@ def render(result: Any, as_json: bool) -> str:
         return json.dumps(result.as_dict()) if as_json else describe(result)
     if as_json:
         return json.dumps(result)
+    if isinstance(result, dict) and isinstance(result.get("leds"), dict):
+        return "\n".join(f"{name:<8} {pattern}" for name, pattern in result["leds"].items())
     if isinstance(result, dict):
         return "\n".join(f"{k}: {v}" for k, v in result.items() if k not in ("ok", "id"))
     return str(result)

@@ -2,8 +2,10 @@
 
 Dialling makes the same signals a real phone makes (DTMF audio into the microphone, or
 dial pulses on the hook switch); listening classifies the earpiece audio against the
-office's tone plan and decodes caller ID from what reached the phone while it was on-hook.
-Nothing here asks the engine what it thinks the phone hears.
+office's tone plan and decodes caller ID from what reached the phone while it was on-hook,
+and, for a phone with caller ID on call waiting (`cidcw`), from the data it got off hook
+after acknowledging the box's alert. Nothing here asks the engine what it thinks the phone
+hears.
 """
 
 from __future__ import annotations
@@ -43,6 +45,7 @@ class Heard:
     ringing: bool
     ring_cadence_ms: list[int]
     callerid: dict[str, Any] | None
+    waiting_callerid: dict[str, Any] | None = None  # off hook, of a call waiting (cidcw)
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -156,7 +159,21 @@ class VirtualPhone:
 
     async def callerid(self) -> CallerId | MessageWaiting | None:
         """The last caller-ID (or message-waiting) message the phone received on-hook."""
-        reply = await self.client.request("onhook_audio", port=self.port)
+        return await self._decode("onhook_audio")
+
+    async def set_cidcw(self, on: bool) -> dict[str, Any]:
+        """Make this a phone with caller ID on call waiting (it acknowledges the box's
+        alert with DTMF D and shows the waiting caller), or one without."""
+        reply = await self.client.request("cidcw", port=self.port, state="on" if on else "off")
+        return dict(reply["cidcw"])
+
+    async def waiting_callerid(self) -> CallerId | None:
+        """Who is waiting, as the phone got it off hook after its last acknowledgement."""
+        message = await self._decode("cidcw_audio")
+        return message if isinstance(message, CallerId) else None
+
+    async def _decode(self, cmd: str) -> CallerId | MessageWaiting | None:
+        reply = await self.client.request(cmd, port=self.port)
         samples = b64_to_pcm(reply["pcm"])
         standard = FskStandard.BELL202 if self.plan.callerid == "bell202" else FskStandard.V23
         for message in reversed(fsk_demodulate(samples, standard)):
@@ -170,6 +187,7 @@ class VirtualPhone:
         reply = await self.client.request("listen", port=self.port, ms=seconds * 1000)
         heard = classify(b64_to_pcm(reply["pcm"]), self.plan)
         cid = await self.callerid()
+        waiting = await self.waiting_callerid() if reply["cidcw"]["acks"] else None
         return Heard(
             port=self.port,
             extension=self.extension,
@@ -182,6 +200,7 @@ class VirtualPhone:
             ringing=reply["ringing"],
             ring_cadence_ms=ring_cadence(reply["rings"]),
             callerid=_callerid_dict(cid),
+            waiting_callerid=_callerid_dict(waiting),
         )
 
 

@@ -5,6 +5,12 @@ from __future__ import annotations
 
 from firmware.media.prompts import DIGIT_KEYS
 
+# Counts (a place in a queue, minutes): ten to nineteen, the tens, and "hundred".
+_COUNT_WORDS = {10: "ten", 11: "eleven", 12: "twelve", 13: "thirteen", 14: "fourteen",
+                15: "fifteen", 16: "sixteen", 17: "seventeen", 18: "eighteen",
+                19: "nineteen", 20: "twenty", 30: "thirty", 40: "forty", 50: "fifty",
+                60: "sixty", 70: "seventy", 80: "eighty", 90: "ninety"}
+
 _DIGIT_WORDS = {"0": "zero", "1": "one", "2": "two", "3": "three", "4": "four", "5": "five",
                 "6": "six", "7": "seven", "8": "eight", "9": "nine", "*": "star",
                 "#": "pound"}
@@ -12,6 +18,9 @@ _DIGIT_WORDS = {"0": "zero", "1": "one", "2": "two", "3": "three", "4": "four", 
 PROMPTS: dict[str, str] = {
     # Digits, star and pound: what say_number() reads park slots and extensions with.
     **{DIGIT_KEYS[d]: word for d, word in _DIGIT_WORDS.items()},
+    # Counts: what say_count() says places in a queue and minutes with.
+    **{f"count-{n}": word for n, word in _COUNT_WORDS.items()},
+    "count-hundred": "hundred",
     "parked-on": "parked on",
     "slot": "slot",
     "extension": "extension",
@@ -35,6 +44,7 @@ PROMPTS: dict[str, str] = {
     "night-on": "night service is on",
     "day-on": "day service is on",
     "record-greeting": "record your greeting after the tone, then press pound",
+    "unavailable": "the person you are calling is not available",
     # Ring groups and queues.
     "all-busy": "all of our team are busy helping other callers. please stay on the line",
     "estimated-wait": "your estimated wait is",
@@ -49,6 +59,7 @@ PROMPTS: dict[str, str] = {
     "agent-in": "you are logged in",
     "agent-out": "you are logged out",
     "no-agents": "there is no one to take your call right now",
+    "callback-no-answer": "the customer did not answer. we will try again later",
     # Manager callback promises.
     "promise-taken": "a manager will call you back within",
     "promise-due": "you promised a customer a call back. connecting you now",
@@ -80,4 +91,9 @@ PROMPTS: dict[str, str] = {
     "vm-new-password": "please enter your new password, then press pound",
     "vm-password-saved": "password changed",
     "vm-from": "from",
+    "vm-full": "this mailbox is full and cannot take a message. goodbye",
+    "vm-password-invalid": "a password has four to ten digits",
+    "vm-reenter-password": "please enter the new password again, then press pound",
+    "vm-password-mismatch": "the two passwords are not the same",
+    "vm-greeting-short": "that was too short. the greeting was not changed",
 }

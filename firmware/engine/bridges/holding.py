@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 
 from firmware.engine.channel import Channel
 from firmware.logs import call_event
-from firmware.media.frames import Frame
+from firmware.media.frames import Frame, silence
 from firmware.media.player import FrameSource
 
 if TYPE_CHECKING:
@@ -77,10 +77,20 @@ class RecordingBridge(HoldingBridge):
         super().__init__(channel, source, clock, "recording")
         self.frames: list[Frame] = []
         self.max_frames = max_frames
+        self._ticks = 0
 
     def forward(self, source: Channel, frame: Frame) -> None:
         if len(self.frames) < self.max_frames:
             self.frames.append(frame.copy())  # the device may reuse its buffer
+
+    def capture(self) -> None:
+        super().capture()
+        # A leg forwards nothing while its person is silent (an analog line) or between
+        # packets (SIP): keep the recording in step with time, a frame a tick (one frame
+        # late at most, whichever of the leg and the bridge the clock visits first).
+        self._ticks += 1
+        while len(self.frames) < min(self._ticks - 1, self.max_frames):
+            self.frames.append(silence())
 
     @property
     def full(self) -> bool:

@@ -22,6 +22,7 @@ from collections.abc import Callable, Coroutine
 from typing import TYPE_CHECKING, Any
 
 from firmware.engine.channel import Cause, Channel, ChannelState, Party
+from firmware.engine.channels.fxs_keys import CallKeys
 from firmware.engine.channels.fxs_ringer import ring_with_callerid
 from firmware.engine.dialplan import Match
 from firmware.engine.features.flash import FlashCalls
@@ -122,7 +123,7 @@ class FxsPort:
         self._player: FrameSource | None = None
         self._task: asyncio.Task[Any] | None = None
         self._detector: DtmfDetector | None = None
-        self._call_detector: DtmfDetector | None = None  # in a call with a SIP peer
+        self.call_keys = CallKeys(self)  # keys pressed in a call: codes, digits for SIP
         self._digits: asyncio.Queue[str] = asyncio.Queue()
         self.flash = FlashCalls(self)
         self.waiting = CallWaiting(self)
@@ -198,7 +199,8 @@ class FxsPort:
         keep = channel is not None and self.flash.hung_up(channel)
         self.channel = None
         self._stop_task()
-        self._detector = self._call_detector = None
+        self._detector = None
+        self.call_keys.reset()
         self.play(None)
         self.peer_frame = None
         self.state = PortState.IDLE
@@ -240,7 +242,7 @@ class FxsPort:
             return
         self.channel = None
         self.peer_frame = None
-        self._call_detector = None
+        self.call_keys.reset()
         if self.state is PortState.RINGING:
             self._stop_task()
             self.play(None)
@@ -316,7 +318,8 @@ class FxsPort:
             self._detector = None
             return
         self._digits = queue
-        self._detector = DtmfDetector()
+        # The last key dialled may still sound: its tail is not a new press.
+        self._detector = DtmfDetector(key_may_be_down=True)
 
     async def key(self, within_s: float) -> str | None:
         """The next key the person presses (DTMF or pulses) within `within_s`, or None."""
@@ -408,15 +411,18 @@ class FxsPort:
         bridge = channel.bridge if channel is not None else None
         if bridge is None or channel is None:
             return
-        send_digit = getattr(bridge.other(channel), "send_digit", None)
-        if send_digit is not None:
-            # A SIP peer gets the digits the person keys in a call as RFC 4733 events.
-            if self._call_detector is None:
-                self._call_detector = DtmfDetector()
-            for digit in self._call_detector.feed(heard):
-                send_digit(digit)
+        if self.waiting.muting:
+            # Caller ID on call waiting: the phone's acknowledgement is for the box alone.
+            self.waiting.hear(heard)
+            mute = True
+        elif self._detector is None:  # (an application listening takes every key)
+            mute = self.call_keys.hear(channel, bridge, heard)
+            if channel.bridge is not bridge:
+                return  # a code moved the call (a transfer): this frame is nobody's now
+        else:
+            mute = False
         if frame is not None:
-            bridge.forward(channel, frame)
+            bridge.forward(channel, silence() if mute else frame)
 
     def render(self) -> None:
         player = self._player

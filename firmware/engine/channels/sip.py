@@ -210,6 +210,11 @@ class SipChannel(Channel):
     def crashed(self, exc: BaseException) -> None:
         self.hangup(Cause.FAILURE)
 
+    def relayed_key(self, key: str) -> bool:
+        """A key the phone sent in a relayed call (`bridges.relay`); True if a transfer
+        code took it, so that its packets are not relayed."""
+        return in_call_key(self.ua.engine, self, key)
+
     def _digit_from_phone(self, key: str) -> None:
         """A digit the phone sent as an RFC 4733 event: on to a SIP peer as an event, to an
         analog phone as tones in the audio; the keys of a transfer code stay here, and an

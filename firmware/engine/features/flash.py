@@ -270,6 +270,8 @@ class FlashCalls:
         if number in (features.park, features.park_code):
             await self._park(leg, held)
             return
+        if number == features.manager_callback:  # the held customer is promised a callback
+            number = code + number  # (by whatever takes the code: it acts on the held party)
         if number.startswith(code):
             self.held = None
             self.state = FlashState.TALKING
@@ -308,7 +310,7 @@ class FlashCalls:
             if not held.gone.is_set() and held.partner() is None:
                 await ring_back(self.engine, self.port, held,
                                 self.engine.office.features.recall_ring_s,
-                                announce=["transfer-failed"])
+                                announce=["transfer-failed"], mailbox=number)
             return
         await self.port.call_ended(leg, cause)
 
@@ -316,6 +318,8 @@ class FlashCalls:
         """Recall-dial digits: the blind-transfer code and a number, or a number."""
         code = self.engine.office.features.blind_transfer
         plan = self.engine.dialplan
+        if digits == self.engine.office.features.manager_callback and plan.lookup(digits):
+            return Match.COMPLETE  # acts on the held party: no number follows it here
         if code.startswith(digits) and digits != code:
             return Match.PARTIAL
         if digits.startswith(code):

@@ -41,17 +41,19 @@ def play_music(engine: Engine, channel: Channel) -> None:
 
 
 async def ring_back(engine: Engine, port: FxsPort, held: Channel, ring_s: float,
-                    *, release: bool = True, announce: list[str] | None = None) -> bool:
+                    *, release: bool = True, announce: list[str] | None = None,
+                    mailbox: str | None = None) -> bool:
     """Ring `port` with the held call for up to `ring_s`; True if it was answered (the call
-    then goes on here until it ends). Unanswered, the held party is released (unless
-    `release` is False: it stays on hold for the caller to send elsewhere). With
-    `announce`, whoever answers first hears those prompts ("transfer failed")."""
+    then goes on here until it ends). Unanswered, the held party goes to `mailbox`'s
+    voicemail or the operator (`to_operator`; unless `release` is False: it stays on hold
+    for the caller to send elsewhere). With `announce`, whoever answers first hears those
+    prompts ("transfer failed")."""
     if held.gone.is_set():
         return False
     if not port.available:
         call_event("recall-failed", port=port.name, held=held.name, why="busy")
         if release:
-            await to_operator(engine, held, Cause.USER_BUSY)
+            await to_operator(engine, held, Cause.USER_BUSY, mailbox)
         return False
     play_music(engine, held)
     leg = port.claim()
@@ -65,7 +67,7 @@ async def ring_back(engine: Engine, port: FxsPort, held: Channel, ring_s: float,
                 call_event("recall-failed", port=port.name, held=held.name, why="no answer")
                 if release:
                     leg.hangup()  # stop ringing here before the operator rings
-                    await to_operator(engine, held, Cause.NO_ANSWER)
+                    await to_operator(engine, held, Cause.NO_ANSWER, mailbox)
             return False
         if announce:
             source, seconds = engine.announcement(announce, beeps=2)
@@ -83,9 +85,17 @@ async def ring_back(engine: Engine, port: FxsPort, held: Channel, ring_s: float,
         release_legs(engine, [leg])
 
 
-async def to_operator(engine: Engine, held: Channel, cause: Cause) -> None:
-    """A held call nobody took back: to the operator (`[features] operator`) if the office
-    has one, else it is released with `cause`."""
+async def to_operator(engine: Engine, held: Channel, cause: Cause,
+                      mailbox: str | None = None) -> None:
+    """A held call nobody took back: to the voicemail of `mailbox` (the extension a failed
+    transfer was for: the person the caller wanted) if it has one, else to the operator
+    (`[features] operator`) if the office has one, else it is released with `cause`."""
+    leave = engine.destination(f"voicemail:{mailbox}") if mailbox is not None else None
+    if leave is not None and not held.gone.is_set():
+        call_event("to-voicemail", channel=held.name, ext=mailbox, why=cause.value)
+        held.presented = None
+        if await leave(held) is Cause.NORMAL_CLEARING or held.gone.is_set():
+            return
     operator = engine.office.features.operator
     if operator is not None and not held.gone.is_set():
         call_event("to-operator", channel=held.name, operator=operator)

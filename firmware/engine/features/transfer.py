@@ -4,7 +4,9 @@ Blind: the held party is sent to a number and hears ringback while the target ri
 at most the office's `[features] transfer_ring_s`, or the target's own ring time if
 shorter). Answered, the two talk and the transferrer is out of the call. Busy, unanswered
 or no such number, the call comes back to the transferrer ("bounce back"): its analog
-port rings, or its extension (every phone of it), never a dead end.
+port rings, or its extension (every phone of it), never a dead end. If nobody takes it back
+either, it goes to the target's voicemail (the person the caller wanted), else the
+operator (`hold.to_operator`).
 
 Attended: the transferrer talks to both in two calls; the two others are joined and the
 transferrer's two legs end.
@@ -16,7 +18,7 @@ from typing import TYPE_CHECKING
 
 from firmware.engine.bridges import make_bridge
 from firmware.engine.channel import Cause, Channel, Party
-from firmware.engine.features.hold import play_music, play_ringback, ring_back
+from firmware.engine.features.hold import play_music, play_ringback, ring_back, to_operator
 from firmware.logs import call_event
 
 if TYPE_CHECKING:
@@ -54,10 +56,10 @@ async def blind_transfer(engine: Engine, held: Channel, number: str,
             held.ring_limit_s = None
             held.indicate(None)
         if back is not Cause.NORMAL_CLEARING and not held.gone.is_set():
-            held.hangup(back)
+            await to_operator(engine, held, back, number)  # the transferrer is gone too
     elif back_to is not None:
         await ring_back(engine, back_to, held, features.recall_ring_s,
-                        announce=["transfer-failed"])
+                        announce=["transfer-failed"], mailbox=number)
     else:
         held.hangup(cause)
     return cause
