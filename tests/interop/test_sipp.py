@@ -40,14 +40,22 @@ PROCESS_LIMIT_S = SIPP_LIMIT_S + 10  # and ours, should SIPp itself hang
 PER_TRANSACTION = {"via", "from", "to", "call-id", "cseq"}
 
 
-def free_udp_port(even: bool = False) -> int:
-    """A UDP port on loopback nobody uses now (an even one for RTP)."""
+_handed_out: set[int] = set()  # never the same port twice: SIPps start close together
+
+
+def free_udp_port(even: bool = False, block: int = 1) -> int:
+    """A UDP port on loopback nobody uses now (an even one for RTP), with the `block` - 1
+    ports after it free too: SIPp's -mp takes the port, +1 (RTCP) and +2, +3 (video)."""
     while True:
         with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
             s.bind(("127.0.0.1", 0))
             port = int(s.getsockname()[1])
-        if not even or port % 2 == 0:
-            return port
+        ports = range(port, port + block)
+        if (even and port % 2) or any(p in _handed_out or udp_bound(p) for p in ports) \
+                or port + block > 65536:
+            continue
+        _handed_out.update(ports)
+        return port
 
 
 def udp_bound(port: int) -> bool:
@@ -127,7 +135,7 @@ class Sipp:
         self.argv = [
             SIPP or "sipp", *target, "-sf", str(SCENARIOS / scenario),
             "-i", host, "-p", str(self.port),
-            "-mi", host, "-mp", str(free_udp_port(even=True)),
+            "-mi", host, "-mp", str(free_udp_port(even=True, block=4)),
             "-cp", str(free_udp_port()), "-m", "1", "-nostdin",
             "-timeout", f"{SIPP_LIMIT_S}s", "-timeout_error",
             "-trace_msg", "-message_file", str(self.dir / "messages.log"),
