@@ -236,6 +236,19 @@ class Engine:
         call_event("unknown-number", channel=channel.name, number=number)
         return Cause.UNALLOCATED_NUMBER
 
+    async def take_outside_call(self, channel: Channel, target: str | None) -> Cause:
+        """A call from outside (a trunk's DID, the phone line) to `target`; if nobody
+        there answers (busy, no answer, and no voicemail took it), the operator gets it
+        rather than the caller hearing nothing more (`[features] operator`)."""
+        cause = await self.route(channel, target) if target is not None \
+            else Cause.UNALLOCATED_NUMBER
+        operator = self.office.features.operator
+        if cause in (Cause.NO_ANSWER, Cause.USER_BUSY) and operator is not None and \
+                not channel.gone.is_set() and target not in (operator, "operator"):
+            call_event("to-operator", channel=channel.name, why=cause.value)
+            cause = await self.route(channel, operator)
+        return cause
+
     def adopt(self, leg: Channel) -> None:
         """Look after a leg whose session ended while a transfer keeps it in a call: hang
         it up once it is alone (the other party hung up)."""

@@ -404,7 +404,10 @@ class SipUserAgent:
             on_crash=lambda _exc: channel.hangup(Cause.FAILURE))
 
     async def _run_call(self, channel: SipChannel, number: str) -> None:
-        cause = await self.engine.route(channel, number)
+        if isinstance(channel, TrunkChannel):
+            cause = await self.engine.take_outside_call(channel, number)
+        else:
+            cause = await self.engine.route(channel, number)
         channel.hangup(cause)
 
     def _in_dialog(self, request: Request, tx: ServerTransaction, source: Address) -> None:

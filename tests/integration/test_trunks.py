@@ -26,11 +26,12 @@ SOFT_SECRET = "secret-of-201"
 
 
 def office_toml(provider_port: int, *, password: str = PASSWORD, trunk_extra: str = "",
-                route_extra: str = "") -> str:
+                route_extra: str = "", features: str = "") -> str:
     return "\n".join([
         '[site]\ncountry = "us"\ntimezone = "UTC"\nname = "Acme Dental"\n',
         SIP_SECTION,
         '[analog]\nring_timeout_s = 20\n',
+        f'[features]\n{features}',
         *(f'[[extension]]\nnumber = "10{n}"\nname = "Desk {n}"\ndevices = ["fxs:{n}"]\n'
           for n in (1, 2)),
         f'[[extension]]\nnumber = "201"\nname = "Soft 201"\ndevices = ["sip"]\n'
@@ -63,11 +64,11 @@ class Office:
 
 @asynccontextmanager
 async def office(*, password: str = PASSWORD, trunk_extra: str = "", route_extra: str = "",
-                 register: bool = True) -> AsyncIterator[Office]:
+                 register: bool = True, features: str = "") -> AsyncIterator[Office]:
     host = second_address()
     async with FakeProvider(("127.0.0.1", 0), ACCOUNT, PASSWORD, host=host) as provider:
         toml = office_toml(provider.port, password=password, trunk_extra=trunk_extra,
-                           route_extra=route_extra)
+                           route_extra=route_extra, features=features)
         async with running_box(toml) as harness:
             assert harness.box.sip is not None
             provider.box = harness.box.sip.address
@@ -203,6 +204,19 @@ async def test_an_outside_caller_who_hangs_up_first_leaves_the_office_phone_clea
         assert bye is not None and bye.status == 200
         await wait(2)
         assert (await phone.listen(3)).tone == "congestion"  # type: ignore[attr-defined]
+
+
+async def test_an_outside_call_nobody_answers_goes_to_the_operator() -> None:
+    async with office(features='operator = "101"\n') as here:
+        p101 = await here.harness.phone("101")
+        call = await here.provider.call(DESK_NUMBER)  # to 102, who does not answer
+        await wait(21)  # 102's ring time
+        await wait(7)
+        ringing = await p101.listen(2)
+        assert ringing.ring_cadence_ms, "the operator's phone did not ring"
+        assert ringing.callerid is not None and ringing.callerid["number"] == CALLER
+        await p101.offhook()
+        assert (await call.answered()).status == 200
 
 
 async def test_a_call_to_a_number_the_office_does_not_have_is_refused() -> None:

@@ -205,8 +205,7 @@ class FxoPort:
         target = self.destination()
         call_event("line-call", port=self.name, caller=party.number, name=party.name,
                    to=target)
-        cause = await self.engine.route(channel, target) if target is not None \
-            else Cause.UNALLOCATED_NUMBER
+        cause = await self.engine.take_outside_call(channel, target)
         channel.hangup(cause)
 
     async def _wait_for_callerid(self) -> Party:
