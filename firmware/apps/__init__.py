@@ -32,7 +32,7 @@ def build_apps(state_dir: Path, store: Store) -> list[App]:
     """Every application, built once for the life of the box."""
     apps: list[App] = []
     apps.append(VoicemailApp(state_dir, store))
-    apps += [MenuApp(), GroupApp(), ScheduleApp(state_dir)]
+    apps += [MenuApp(), GroupApp(state_dir), ScheduleApp(state_dir)]
     apps.append(QueueApp(state_dir, store))
     apps.append(PromiseApp(store))
     return apps

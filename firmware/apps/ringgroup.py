@@ -3,7 +3,7 @@
     ring-all      every member rings at once for `ring_s`
     hunt          members ring one after another, `ring_s` each, in the order listed
     round-robin   as hunt, but each call starts after the member who answered the last
-                  one (remembered while the box runs), so calls are shared out
+                  one (remembered across restarts), so calls are shared out
 
 Members who are busy, on do-not-disturb or forwarding all their calls are skipped. When
 nobody answers (or `total_s` is up), the caller goes to `no_answer`; without one, the call
@@ -14,11 +14,15 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import json
+import logging
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from firmware.apps.ringing import ring_and_connect
 from firmware.engine.channel import Cause, Channel
 from firmware.logs import call_event
+from firmware.statefiles import write_atomic
 
 if TYPE_CHECKING:
     from firmware.config import ExtensionConfig, GroupConfig, OfficeConfig
@@ -27,14 +31,21 @@ if TYPE_CHECKING:
 
 __all__ = ["GroupApp"]
 
+log = logging.getLogger(__name__)
+
+
+ROUND_ROBIN_FILE = "round-robin.json"
+
 
 class GroupApp:
     kind = "group"
 
-    def __init__(self) -> None:
+    def __init__(self, state_dir: Path | None = None) -> None:
         self._engine: Engine | None = None
         self._groups: dict[str, GroupConfig] = {}
-        self._next: dict[str, str] = {}  # round-robin: group -> member to start with
+        self._file = state_dir / ROUND_ROBIN_FILE if state_dir is not None else None
+        # round-robin: group -> member to start with
+        self._next: dict[str, str] = _read(self._file) if self._file is not None else {}
 
     def configure(self, engine: Engine, office: OfficeConfig, dialplan: DialPlan) -> None:
         self._engine = engine
@@ -96,3 +107,19 @@ class GroupApp:
             return
         members = list(group.members)
         self._next[group.name] = members[(members.index(answered.number) + 1) % len(members)]
+        if self._file is not None:
+            write_atomic(self._file, json.dumps(self._next, sort_keys=True).encode())
+
+
+def _read(path: Path) -> dict[str, str]:
+    """The saved round-robin places; a missing or damaged file starts every group afresh."""
+    try:
+        raw = json.loads(path.read_text())
+    except FileNotFoundError:
+        return {}
+    except (OSError, ValueError) as exc:
+        log.warning("%s cannot be read (%s): round-robin groups start afresh", path, exc)
+        return {}
+    if not isinstance(raw, dict):
+        return {}
+    return {str(k): str(v) for k, v in raw.items()}

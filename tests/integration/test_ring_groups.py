@@ -3,6 +3,8 @@ the call goes when nobody answers. Judged by the phones' ringers. Fake time."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from tests.integration.calls import lift_and_dial, office, talking
 from tests.integration.harness import Harness, running_box, wait
 from tools.phone.handset import VirtualPhone
@@ -103,6 +105,21 @@ async def test_round_robin_starts_after_whoever_answered_last() -> None:
         await wait(2)
         await call_group(box)  # then 102 again: round and round
         assert await rings(p102, p103, p104) == [2, 1, 1]
+
+
+async def test_round_robin_remembers_its_place_over_a_restart(tmp_path: Path) -> None:
+    async with running_box(group_office("round-robin"), state_dir=tmp_path) as box:
+        p102, p103 = await box.phones("102", "103")
+        caller = await call_group(box)
+        await wait(RING_S)
+        await p103.offhook()  # 103 takes it: the next call starts with 104
+        await wait(1)
+        await caller.onhook()
+        await p103.onhook()
+    async with running_box(group_office("round-robin"), state_dir=tmp_path) as box:
+        p102, p103, p104 = await box.phones("102", "103", "104")
+        await call_group(box)
+        assert await rings(p102, p103, p104) == [0, 0, 1]
 
 
 async def test_nobody_answering_sends_the_caller_to_the_no_answer_destination() -> None:
