@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING
 
 from firmware.config import ExtensionConfig, SipConfig, TrunkConfig
 from firmware.deadline import DeadlineTimer
-from firmware.engine.channel import Cause, Party
+from firmware.engine.channel import Cause, ChannelState, Party
 from firmware.engine.channels.sip import STATUS_FOR_CAUSE, SipChannel, cause_for_status
 from firmware.engine.channels.sip_media import SipMedia
 from firmware.engine.channels.trunk import TrunkChannel
@@ -83,6 +83,11 @@ class SipDevice:
     @property
     def available(self) -> bool:
         return True  # a SIP phone says itself whether it is busy (486)
+
+    @property
+    def in_call(self) -> bool:
+        """The extension talks on a SIP phone now (a queue does not offer it a call)."""
+        return self.ua.in_call(self.binding.extension)
 
     def claim(self) -> SipChannel:
         return self.ua.outbound_channel(self.binding)
@@ -499,6 +504,12 @@ class SipUserAgent:
         return make_response(channel.invite, status, to_tag=channel.local_tag)
 
     # -- calls the box places ------------------------------------------------------------
+
+    def in_call(self, extension: str) -> bool:
+        """Whether a phone of `extension` has an answered call through the box."""
+        return any(channel.party.number == extension and not isinstance(channel, TrunkChannel)
+                   and channel.state in (ChannelState.UP, ChannelState.HELD)
+                   for channel in self._calls.values())
 
     def outbound_channel(self, binding: Binding) -> SipChannel:
         media = self._media(local_ip_for(binding.source.host))

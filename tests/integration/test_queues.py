@@ -33,7 +33,7 @@ from tests.integration.queue_calls import (
 from tests.integration.test_sip_calls import second_address
 from tests.integration.test_trunks import ACCOUNT, MAIN_NUMBER, PASSWORD
 from tests.integration.test_trunks import office_toml as trunk_office
-from tests.sipphone import dominant_hz
+from tests.sipphone import SipPhone, dominant_hz
 from tests.sipprovider import CALLER, FakeProvider
 
 RING_S = 15.0  # the queue's default ring time per attempt
@@ -204,6 +204,21 @@ async def test_an_agent_on_another_call_is_not_rung() -> None:
         await wait(2)
         assert not await alerting(p101)
         assert "440" not in str((await p101.listen(1)).freqs)  # no call-waiting beep either
+
+
+async def test_an_agent_talking_on_a_sip_phone_is_not_rung() -> None:
+    async with running_box(queue_office('agents = ["201", "102"]\n')) as box:
+        assert box.box.sip is not None
+        async with SipPhone(box.box.sip.address, "201", "secret-of-201") as soft:
+            assert (await soft.register()) is not None
+            p102, p103, p104 = await box.phones("102", "103", "104")
+            call = await soft.call("104")  # 201 takes an ordinary call on its softphone
+            await answer(p104)
+            await call.answered()
+            await join(p103)
+            assert await rings(p102, 2)
+            await wait(2)
+            assert [c for c in soft.calls if c.incoming] == []  # the queue left 201 alone
 
 
 async def test_wrap_up_time_passes_before_the_agent_is_rung_again() -> None:
