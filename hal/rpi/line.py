@@ -22,15 +22,13 @@ from hal.events import LineEvent
 from hal.hook import HookTiming
 from hal.hookmon import HookMonitor
 from hal.interfaces import Linefeed
-from hal.rpi.chip import ChipFault
+from hal.rpi.chipport import ChipPort
 from hal.rpi.country import Country
 from hal.rpi.pcm import PcmPort
 from hal.rpi.proslic import ProSlic
 from hal.rpi.proslic_regs import LinefeedCode
 
 log = logging.getLogger(__name__)
-
-HEALTH_CHECK_EVERY = 100  # polls (1 s at 10 ms): is the chip still the chip we set up?
 
 LINEFEED_CODES: dict[Linefeed, LinefeedCode] = {
     Linefeed.OPEN: LinefeedCode.OPEN,
@@ -42,11 +40,11 @@ LINEFEED_CODES: dict[Linefeed, LinefeedCode] = {
 }
 
 
-class ProSlicLine:
+class ProSlicLine(ChipPort):
     def __init__(
         self, name: str, slic: ProSlic, pcm: PcmPort, loop: asyncio.AbstractEventLoop
     ) -> None:
-        self._name = name
+        super().__init__(name)
         self.slic = slic
         self._pcm = pcm
         self._hook = HookMonitor(name, loop)
@@ -55,9 +53,6 @@ class ProSlicLine:
         self._lamp = False  # the message-waiting lamp, as the firmware asked
         self._chip_code = LinefeedCode.OPEN  # what the chip was last told
         self._chip_neon = False
-        self._up = False  # brought up: the chip takes linefeed writes and hook reads
-        self._polls = 0
-        self.fault: str | None = None
 
     # -- AnalogLine ----------------------------------------------------------------------
 
@@ -106,26 +101,7 @@ class ProSlicLine:
         self._up = True
         self._apply()  # what the firmware asked for meanwhile
 
-    def poll(self) -> None:
-        if not self._up:
-            return
-        self._polls += 1
-        self._guarded(self._poll)
-
-    def enable_interrupts(self) -> None:
-        if self._up:
-            self._guarded(self.slic.enable_hook_interrupts)
-
-    def acknowledge_interrupt(self) -> None:
-        if self._up:
-            self._guarded(self.slic.clear_interrupts)
-
-    def fail(self, reason: str) -> None:
-        if self.fault is not None:
-            return
-        self.fault = reason
-        self._up = False
-        log.error("%s: fault: %s; the port is out of service", self._name, reason)
+    def _after_fault(self) -> None:
         if self._raw_off_hook:  # whoever was on this port is gone: let the call end
             self._raw_off_hook = False
             self._hook.raw(False)
@@ -136,8 +112,14 @@ class ProSlicLine:
                 "linefeed": self._linefeed.value, "message_waiting": self._lamp,
                 "spi_frames": self.slic.transactions}
 
+    def _enable_chip_interrupts(self) -> None:
+        self.slic.enable_hook_interrupts()
+
+    def _clear_chip_interrupts(self) -> None:
+        self.slic.clear_interrupts()
+
     def _poll(self) -> None:
-        if self._polls % HEALTH_CHECK_EVERY == 0:
+        if self.health_check_due:
             self.slic.check_alive()
         if self._linefeed is Linefeed.OPEN:
             return  # no battery, no loop current: the hook cannot be seen; keep the last level
@@ -170,9 +152,3 @@ class ProSlicLine:
     def _write_linefeed(self, code: LinefeedCode) -> None:
         self._guarded(self.slic.set_linefeed, code)
         self._chip_code = code
-
-    def _guarded(self, action: Callable[..., None], *args: Any) -> None:
-        try:
-            action(*args)
-        except ChipFault as exc:
-            self.fail(str(exc))

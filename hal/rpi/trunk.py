@@ -16,7 +16,7 @@ from typing import Any
 
 from hal.audio import Frame
 from hal.events import TrunkEvent
-from hal.rpi.chip import ChipFault
+from hal.rpi.chipport import ChipPort
 from hal.rpi.country import Country
 from hal.rpi.daa import Si3050
 from hal.rpi.daa_watch import LineWatch
@@ -24,22 +24,19 @@ from hal.rpi.pcm import PcmPort
 
 log = logging.getLogger(__name__)
 
-HEALTH_CHECK_EVERY = 100  # polls
 
+class DaaTrunk(ChipPort):
+    out_of_service = "the phone line is out of service"
 
-class DaaTrunk:
     def __init__(
         self, name: str, daa: Si3050, pcm: PcmPort, loop: asyncio.AbstractEventLoop
     ) -> None:
-        self._name = name
+        super().__init__(name)
         self.daa = daa
         self._pcm = pcm
         self._loop = loop
         self.watch = LineWatch(name)
         self._listener: Callable[[TrunkEvent], None] | None = None
-        self._up = False
-        self._polls = 0
-        self.fault: str | None = None
 
     # -- Trunk -------------------------------------------------------------------------------
 
@@ -79,35 +76,20 @@ class DaaTrunk:
         await self.daa.bring_up(country, pcm_slot)
         self._up = True
 
-    def poll(self) -> None:
-        if not self._up:
-            return
-        self._polls += 1
-        self._guarded(self._poll)
-
-    def enable_interrupts(self) -> None:
-        if self._up:
-            self._guarded(self.daa.enable_interrupts)
-
-    def acknowledge_interrupt(self) -> None:
-        if self._up:
-            self._guarded(self.daa.clear_interrupts)
-
-    def fail(self, reason: str) -> None:
-        if self.fault is not None:
-            return
-        self.fault = reason
-        self._up = False
-        log.error("%s: fault: %s; the phone line is out of service", self._name, reason)
-
     def status(self) -> dict[str, Any]:
         return {"port": self._name, "chip": self.daa.chip, "fault": self.fault,
                 "seized": self.daa.seized, "line_present": self.line_present,
                 "ringing": self.watch.ringing, "polarity": self.watch.polarity,
                 "spi_frames": self.daa.transactions}
 
+    def _enable_chip_interrupts(self) -> None:
+        self.daa.enable_interrupts()
+
+    def _clear_chip_interrupts(self) -> None:
+        self.daa.clear_interrupts()
+
     def _poll(self) -> None:
-        if self._polls % HEALTH_CHECK_EVERY == 0:
+        if self.health_check_due:
             self.daa.check_alive()
         was_present = self.watch.line_present
         for event in self.watch.sample(self.daa.reading(), self._loop.time()):
@@ -116,9 +98,3 @@ class DaaTrunk:
         if was_present != self.watch.line_present:
             log.warning("%s: the phone line is %s", self._name,
                         "back" if self.watch.line_present else "dead (no battery voltage)")
-
-    def _guarded(self, action: Callable[[], None]) -> None:
-        try:
-            action()
-        except ChipFault as exc:
-            self.fail(str(exc))
