@@ -12,7 +12,6 @@ import asyncio
 import datetime
 import functools
 import logging
-import time
 import weakref
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -39,6 +38,7 @@ from firmware.engine.features.pickup import RingingCalls, pickup
 from firmware.engine.goodbye import say_goodbye
 from firmware.engine.mwi import MessageWaiting
 from firmware.engine.outbound import dial_out
+from firmware.engine.wallclock import WallClock
 from firmware.logs import call_event
 from firmware.media.errors import MediaError
 from firmware.media.music import HoldMusic, office_music_samples
@@ -76,8 +76,9 @@ class Engine:
         # Where the office's own prompts are when [features] prompts_dir is not set (the
         # state directory's, where greetings recorded from a phone go).
         self.default_prompts_dir = prompts_dir
-        # Wall-clock time (caller ID, business hours); tests set a clock of their own.
-        self.wall_clock: Callable[[], float] = time.time
+        # Wall-clock time (caller ID, business hours), moving with the loop's clock as the
+        # queues' and promises' stored times do; tests may set a clock of their own.
+        self.wall_clock: Callable[[], float] = WallClock(loop).now
         self.apps = {app.kind: app for app in apps}  # menus, groups, queues, voicemail ...
         self.settings = settings or SettingsStore()  # forwards and DND, per extension
         self.ringing = RingingCalls()  # calls ringing now, for pickup

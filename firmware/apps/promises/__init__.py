@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 from firmware.apps.promises.book import Promise, PromiseBook
 from firmware.apps.promises.keeper import keep
 from firmware.apps.promises.taking import take_promise
-from firmware.apps.wallclock import WallClock
+from firmware.engine.wallclock import WallClock
 from firmware.logs import call_event
 from firmware.store import Store
 

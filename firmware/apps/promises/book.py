@@ -11,7 +11,7 @@ from __future__ import annotations
 import sqlite3
 from dataclasses import dataclass
 
-from firmware.apps.wallclock import WallClock
+from firmware.engine.wallclock import WallClock
 from firmware.store import Store
 
 __all__ = ["Promise", "PromiseBook"]

@@ -30,8 +30,8 @@ from firmware.apps.queues.callbacks import CallbackBook
 from firmware.apps.queues.caller import wait_in_line
 from firmware.apps.queues.login import toggle_agent
 from firmware.apps.queues.queue import Queue
-from firmware.apps.wallclock import WallClock
 from firmware.engine.channel import Cause, Channel
+from firmware.engine.wallclock import WallClock
 from firmware.store import Store
 
 if TYPE_CHECKING:

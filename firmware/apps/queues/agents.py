@@ -71,7 +71,7 @@ class AgentRoster:
         if config is None or engine.settings.get(extension).dnd:
             return []
         devices = engine.devices_of(config)
-        if any(isinstance(d, FxsPort) and not _idle(d) or getattr(d, "in_call", False)
+        if any((isinstance(d, FxsPort) and not _idle(d)) or getattr(d, "in_call", False)
                for d in devices):
             return []  # on the phone (or lifting it): not to be disturbed by the queue
         return [d for d in devices if d.available]

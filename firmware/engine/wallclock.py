@@ -25,6 +25,9 @@ _offsets: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, float] = \
     weakref.WeakKeyDictionary()
 
 
+RESYNC_S = 60.0
+
+
 class WallClock:
     def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
         self._loop = loop
@@ -34,7 +37,16 @@ class WallClock:
 
     def now(self) -> float:
         """Seconds since the epoch (UTC), moving with the loop's clock."""
-        return self._loop.time() + self._offset
+        now = self._loop.time() + self._offset
+        real = time.time()
+        if real - now > RESYNC_S:
+            # The system clock was set after the box started (a board without a real-time
+            # clock boots in the past until NTP answers): follow it from now on. A clock
+            # behind ours is a fast-forwarded test loop, or a small step back: ignored.
+            self._offset += real - now
+            _offsets[self._loop] = self._offset
+            now = real
+        return now
 
     def loop_time(self, epoch_s: float) -> float:
         """The loop-clock moment of `epoch_s` (for waiting until a stored time)."""
