@@ -14,7 +14,7 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -53,10 +53,14 @@ class LiveBox:
 
 
 @contextlib.contextmanager
-def start_box(*extra: str, office: str | None = None) -> Iterator[LiveBox]:
+def start_box(*extra: str, office: str | None = None,
+              seed: Callable[[Path], None] | None = None) -> Iterator[LiveBox]:
+    """The box as a process of its own; `seed` fills its state directory first."""
     from tests.integration.harness import office_toml
 
     state = Path(tempfile.mkdtemp(prefix="pbx-"))
+    if seed is not None:
+        seed(state)
     config = state / "office.toml"
     config.write_text(office if office is not None else office_toml("us"))
     proc = subprocess.Popen(
