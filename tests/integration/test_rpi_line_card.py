@@ -27,12 +27,15 @@ from hal.rpi.fakes.devices import FakeDevices
 from hal.rpi.fakes.proslic import FakeProSlic
 from hal.rpi.pcm_loopback import LoopbackPcm
 from tests.integration.harness import SIP_SECTION, wait
+from tests.sipphone import SipPhone
 
 ROOT = Path(__file__).resolve().parents[2]
 PI_BOARD = ROOT / "board-configs" / "rpi4-2fxs1fxo.toml"
 OFFICE = (f'[site]\ncountry = "us"\ntimezone = "UTC"\n{SIP_SECTION}'
           '[[extension]]\nnumber = "101"\nname = "Front desk"\ndevices = ["fxs:1"]\n'
-          '[[extension]]\nnumber = "102"\nname = "Back office"\ndevices = ["fxs:2"]\n')
+          '[[extension]]\nnumber = "102"\nname = "Back office"\ndevices = ["fxs:2"]\n'
+          '[[extension]]\nnumber = "201"\nname = "Soft"\ndevices = ["sip"]\n'
+          'secret = "secret-of-201"\n')
 
 
 @dataclass
@@ -115,3 +118,27 @@ async def test_lift_dial_ring_and_talk_on_the_line_card(monkeypatch: pytest.Monk
         await wait(2.0)
         cleared = desk.heard(1.0)
         assert level(cleared, 480) > 100 and level(cleared, 620) > 100  # US: reorder
+
+
+async def test_a_phone_on_the_line_card_talks_to_a_sip_phone(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    async with pi_box(monkeypatch) as (box, phones):
+        assert box.sip is not None
+        async with SipPhone(box.sip.address, "201", "secret-of-201") as soft:
+            assert (await soft.register()) is not None
+            desk = phones["fxs:1"]
+            desk.lift()
+            await wait(1.0)
+            desk.say(DtmfGenerator().samples("201"))
+            call = await soft.wait_incoming()
+            assert call.caller.uri.user == "101"
+            await call.answer()
+            await wait(1.0)
+            call.play_tone(700)
+            t = np.arange(2 * SAMPLE_RATE) / SAMPLE_RATE
+            desk.say(np.rint(6000 * np.sin(2 * np.pi * 1000 * t)).astype(np.int16))
+            await wait(1.5)
+            assert level(desk.heard(1.0), 700) > 1000  # the SIP phone, through the PCM slot
+            assert call.heard_hz() == pytest.approx(1000, abs=10)  # the handset, over RTP
+            desk.hang_up()
+            assert await call.ended() == "bye"
