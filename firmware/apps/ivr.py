@@ -50,7 +50,8 @@ class Choices:
         self.numbers: set[str] = set()
         if menu.dial_extensions:
             self.numbers = {e.number for e in office.extensions} | \
-                {g.number for g in office.groups if g.number is not None}
+                {g.number for g in office.groups if g.number is not None} | \
+                {q.number for q in office.queues if q.number is not None}
 
     def target(self, typed: str) -> str | None:
         """Where `typed` leads, or None (not a choice)."""

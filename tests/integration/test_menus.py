@@ -109,6 +109,20 @@ async def test_an_extension_number_is_dialled_directly() -> None:
         await talking(caller, p103)
 
 
+async def test_a_queue_number_is_dialled_directly() -> None:
+    queue = '[[queue]]\nname = "help"\nnumber = "650"\nagents = ["102"]\n'
+    async with running_box(menu_office(extra=queue)) as box:
+        caller = await call_menu(box)
+        await wait(2)
+        ms = await caller.dial("650")
+        await wait(ms / 1000 + 1)
+        p102 = await box.phone("102")
+        assert await ringing(p102) == [True]  # the queue's agent
+        await p102.offhook()
+        await wait(1)
+        await talking(caller, p102)
+
+
 async def test_an_option_that_numbers_start_with_waits_for_more_digits() -> None:
     async with running_box(menu_office()) as box:
         caller = await call_menu(box)
