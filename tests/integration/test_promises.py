@@ -200,6 +200,27 @@ async def test_a_sip_agent_transfers_the_customer_to_star_36() -> None:
         await talking(p103, p102)
 
 
+async def test_star_36_keyed_in_a_call_takes_the_promise_on_any_phone() -> None:
+    async with running_box(promise_office()) as box:
+        assert box.box.sip is not None
+        p101, p103, p104 = await box.phones("101", "103", "104")
+        async with SipPhone(box.box.sip.address, "201", "secret-of-201") as soft:
+            assert (await soft.register()) is not None
+            await lift_and_dial(p103, "201")
+            incoming = await soft.wait_incoming()
+            await incoming.answer()
+            await wait(1)
+            await incoming.send_digits("*36")  # a SIP agent, no transfer key needed
+            await wait(8)
+            assert said(await p103.recording(9.0), "promise-taken", "count-30", "goodbye")
+        await in_call(box, "104", "101")
+        ms = await p101.dial("*36")  # an analog agent, keyed in the call without a flash
+        await wait(ms / 1000 + 8)
+        assert said(await p104.recording(9.0), "promise-taken", "count-30", "goodbye")
+        assert sorted(rows(box, "SELECT customer_number, taken_by FROM promise")) == \
+            [("103", "201"), ("104", "101")]
+
+
 async def test_without_escalation_star_36_is_no_code() -> None:
     async with running_box(office()) as box:
         p101, p103 = await box.phones("101", "103")

@@ -81,7 +81,13 @@ class InCallCodes:
         if self.phase is Phase.CONSULTING:
             return list(self._consult_codes())
         features = self.engine.office.features
-        return [features.blind_transfer, features.attended_transfer]
+        return [features.blind_transfer, features.attended_transfer, *self._sending_codes()]
+
+    def _sending_codes(self) -> list[str]:
+        """Codes that send the other party on by themselves, no number after them: the
+        manager-callback promise (`*36`), where the office takes promises."""
+        code = self.engine.office.features.manager_callback
+        return [code] if self.engine.dialplan.lookup(code) is not None else []
 
     def _consult_codes(self) -> dict[str, str]:
         features = self.engine.office.features
@@ -106,6 +112,10 @@ class InCallCodes:
             if action is not None:
                 self._clear()
                 self._consult_code(action)
+            return
+        if typed in self._sending_codes():
+            self._clear()
+            self._blind(typed)
             return
         for code in (blind, attended):
             if not typed.startswith(code) or typed == code:
