@@ -39,7 +39,8 @@ from firmware.engine.bridges import MixerBridge
 from firmware.engine.channel import Cause, Channel, Party
 from firmware.media.frames import FRAME_SAMPLES, Frame
 from hal.events import OnHook
-from tools.bench.frames import bench_board, bench_office, connect_when_up, cpu_share, run
+from tools.bench.frames import bench_board, bench_office, connect_when_up, cpu_share
+from tools.bench.runs import run
 from tools.phone.client import ControlClient
 from tools.phone.handset import VirtualPhone, sine_tone
 

@@ -17,19 +17,17 @@ import argparse
 import asyncio
 import os
 import shutil
-import statistics
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Coroutine
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 
 from firmware.box import Box
 from firmware.config import parse_board, parse_office
 from firmware.media.frames import FRAME_SECONDS
+from tools.bench.runs import median, run
 from tools.phone.client import ControlClient, Unreachable
 from tools.phone.handset import VirtualPhone, sine_tone
 
@@ -164,18 +162,6 @@ async def lateness_run(calls: int, seconds: float) -> dict[str, float]:
             "max": float(late.max()), "ticks": float(len(late))}
 
 
-def run(factory: Callable[[], Coroutine[Any, Any, dict[str, float]]],
-        plain_asyncio: bool) -> dict[str, float]:
-    if not plain_asyncio:
-        try:
-            import uvloop
-        except ImportError:
-            pass
-        else:
-            return uvloop.run(factory())
-    return asyncio.run(factory())
-
-
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     p.add_argument("--runs", type=int, default=3)
@@ -188,8 +174,7 @@ def main() -> None:
     proc = [run(lambda: process_run(args.calls, args.seconds, args.asyncio), args.asyncio)
             for _ in range(args.runs)]
 
-    def med(results: list[dict[str, float]], key: str) -> float:
-        return statistics.median(r[key] for r in results)
+    med = median
 
     loop_name = "asyncio" if args.asyncio else "uvloop (where installed)"
     print(f"{args.calls} analog calls ({args.calls * 2} lines, both ends talking), {loop_name};"

@@ -16,14 +16,13 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import statistics
 import time
-from typing import Any
 
 import numpy as np
 
 from hal.rpi.pcm import PcmHighway
 from hal.rpi.pcm_loopback import LoopbackPcm
+from tools.bench.runs import median, run
 
 SLOTS = (0, 1, 2, 3, 4)
 
@@ -80,14 +79,6 @@ async def measure(seconds: float, load_ms: float) -> dict[str, float]:
     }
 
 
-def run_once(seconds: float, load_ms: float, use_uvloop: bool) -> dict[str, float]:
-    if use_uvloop:
-        import uvloop
-
-        return uvloop.run(measure(seconds, load_ms))
-    return asyncio.run(measure(seconds, load_ms))
-
-
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     p.add_argument("--runs", type=int, default=3)
@@ -95,10 +86,11 @@ def main() -> None:
     p.add_argument("--load-ms", type=float, default=0.0)
     p.add_argument("--uvloop", action="store_true")
     args = p.parse_args()
-    results = [run_once(args.seconds, args.load_ms, args.uvloop) for _ in range(args.runs)]
+    results = [run(lambda: measure(args.seconds, args.load_ms), not args.uvloop)
+               for _ in range(args.runs)]
 
-    def med(key: str) -> Any:
-        return statistics.median(r[key] for r in results)
+    def med(key: str) -> float:
+        return median(results, key)
 
     print(f"PCM thread -> loop hand-over, {len(SLOTS)} slots, "
           f"{'uvloop' if args.uvloop else 'asyncio'}, loop load {args.load_ms:g} ms per 20 ms; "

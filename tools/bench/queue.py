@@ -16,7 +16,6 @@ import asyncio
 import itertools
 import os
 import shutil
-import statistics
 import sys
 import tempfile
 import time
@@ -30,7 +29,8 @@ import firmware.apps.queues.caller as queue_caller
 from firmware.box import Box
 from firmware.config import parse_board, parse_office
 from firmware.media.frames import FRAME_SECONDS
-from tools.bench.frames import ROOT, connect_when_up, cpu_share, peak_rss_mb, run
+from tools.bench.frames import ROOT, connect_when_up, cpu_share, peak_rss_mb
+from tools.bench.runs import median, run
 from tools.phone.client import ControlClient
 from tools.phone.handset import VirtualPhone, sine_tone
 
@@ -165,8 +165,7 @@ def main() -> None:
     proc = [run(lambda: process_run(args.seconds, args.every, args.asyncio), args.asyncio)
             for _ in range(args.runs)]
 
-    def med(results: list[dict[str, float]], key: str) -> float:
-        return statistics.median(r[key] for r in results)
+    med = median
 
     loop_name = "asyncio" if args.asyncio else "uvloop (where installed)"
     print(f"queue: {AGENTS} agents talking, {WAITING} callers waiting (music, announcements "

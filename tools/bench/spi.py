@@ -18,9 +18,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import statistics
 import time
-from typing import Any
 
 from hal.rpi.board import RpiBoard
 from hal.rpi.country import country
@@ -30,6 +28,7 @@ from hal.rpi.fakes.proslic import FakeProSlic
 from hal.rpi.proslic_regs import LOOP_STATUS, READ
 from hal.rpi.wiring import PortWiring
 from hal.sim.panel import SimPanel
+from tools.bench.runs import median, run
 
 WIRING = (
     *(PortWiring("fxs", n, "si3215", (n - 1) // 2, (n - 1) % 2, n - 1) for n in range(1, 5)),
@@ -82,14 +81,6 @@ def fake_frame_cost_us(n: int = 20_000) -> float:
     return 1e6 * (time.perf_counter() - started) / n
 
 
-def run_once(seconds: float, interval_ms: float, use_uvloop: bool) -> dict[str, float]:
-    if use_uvloop:
-        import uvloop
-
-        return uvloop.run(measure(seconds, interval_ms))
-    return asyncio.run(measure(seconds, interval_ms))
-
-
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     p.add_argument("--runs", type=int, default=3)
@@ -97,10 +88,11 @@ def main() -> None:
     p.add_argument("--interval-ms", type=float, default=10.0)
     p.add_argument("--uvloop", action="store_true")
     args = p.parse_args()
-    results = [run_once(args.seconds, args.interval_ms, args.uvloop) for _ in range(args.runs)]
+    results = [run(lambda: measure(args.seconds, args.interval_ms), not args.uvloop)
+               for _ in range(args.runs)]
 
-    def med(key: str) -> Any:
-        return statistics.median(r[key] for r in results)
+    def med(key: str) -> float:
+        return median(results, key)
 
     print(f"4 FXS + 1 FXO polled every {args.interval_ms:g} ms, "
           f"{'uvloop' if args.uvloop else 'asyncio'}; median of {args.runs} runs x "
