@@ -31,13 +31,13 @@ from firmware.runtime import Supervisor
 from firmware.statefiles import write_atomic
 from firmware.store import STORE_FILE, Store
 from hal.backend import BoardSpec, load, load_dect
-from hal.rpi.board import RpiBoard
 from hal.rpi.wiring import PortWiring
 from hal.sim.board import SimBoard
 from hal.sim.control import ControlServer
 
 if TYPE_CHECKING:
     from hal.interfaces import AnalogLine, DectBase
+    from hal.rpi.board import RpiBoard  # imported by the rpi backend only when it is used
 
 log = logging.getLogger(__name__)
 

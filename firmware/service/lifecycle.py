@@ -21,11 +21,11 @@ from firmware.service import health
 from firmware.service.admin import admin_secret
 from firmware.service.notify import Notifier
 from firmware.service.slot import STABLE_S, RunningSlot
-from firmware.service.updates import UpdateServer
 from firmware.service.watchdog import Watchdog, watchdog_interval
 
 if TYPE_CHECKING:
     from firmware.box import Box
+    from firmware.service.updates import UpdateServer
 
 log = logging.getLogger(__name__)
 
@@ -77,6 +77,10 @@ class BoxService:
             log.warning("--admin-http ignored: this box runs from a checkout, not from a data "
                         "partition's slots, so there is nothing to update")
             return
+        # Imported here: image checks need `cryptography`, some megabytes of memory that a
+        # box without the update endpoint never uses.
+        from firmware.service.updates import UpdateServer
+
         self.updates = UpdateServer(self.slot, secret, self.request_restart)
         await self.updates.start(*address)
 
