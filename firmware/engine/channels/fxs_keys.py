@@ -6,13 +6,14 @@ to the in-call codes (`features.incall`: `##` + number, `*2` + number and the co
 codes), exactly as a SIP phone's RFC 4733 keys do; a key the codes did not take goes on
 to a SIP peer as an RFC 4733 event (its tones also travel in the audio, as keyed).
 
-The tone of a code's key is kept from the other party: the detector confirms a key only
-after ~32 ms of tone (REFERENCE.md, "DTMF": Q.24 wants 40 ms), but it names the key from
-its first clean 13 ms window on (`DtmfDetector.sounding`). From then until the tone ends,
-a key that is, or would be, part of a code mutes the audio forwarded, so the other party
-hears at most the first ~20 ms of the first key: too short for a DTMF receiver (Q.24),
-and a click rather than a tone to a person. Keys that are no code pass untouched, so
-an IVR or a far phone behind the call still hears them.
+The tone of a code's key is kept from the other party (all but the first key of a code,
+which passes as any key does: `features.incall`): the detector confirms a key only after
+~32 ms of tone (REFERENCE.md, "DTMF": Q.24 wants 40 ms), but it names the key from its
+first clean 13 ms window on (`DtmfDetector.sounding`). From then until the tone ends, a
+key that would be kept mutes the audio forwarded, so the other party hears at most ~20 ms
+of it: too short for a DTMF receiver (Q.24), and a click rather than a tone to a person.
+Keys that are no code pass untouched, so an IVR or a far phone behind the call still
+hears them.
 
 Codes are read only in a plain call (the flash feature has nothing held, no consult of
 its own) or during a consult the codes started; with a flash sequence going on, the
@@ -40,12 +41,13 @@ class CallKeys:
         self._detector: DtmfDetector | None = None  # made on the first frame of a call
         self._channel: FxsChannel | None = None  # the leg it listens for
         self._taken: str | None = None  # the key a code took, while its tone lasts
+        self._passed: str | None = None  # a key that went on, while its tone lasts
 
     def reset(self) -> None:
         """The port's call is over: start afresh."""
         self._detector = None
         self._channel = None
-        self._taken = None
+        self._taken = self._passed = None
 
     def hear(self, channel: FxsChannel, bridge: Bridge, heard: Frame) -> bool:
         """One frame the phone sent in a call; True: keep it from the other party."""
@@ -65,11 +67,15 @@ class CallKeys:
         for key in detector.feed(heard):
             if codes and in_call_key(engine, channel, key):
                 self._taken = key
-            elif send_digit is not None:
-                send_digit(key)
+            else:
+                self._passed = key  # the rest of its tone goes on too
+                if send_digit is not None:
+                    send_digit(key)
         sounding = detector.sounding
         if sounding is None:
-            self._taken = None
+            self._taken = self._passed = None
+            return False
+        if sounding == self._passed:
             return False
         return codes and (sounding == self._taken or would_take(engine, channel, sounding))
 

@@ -61,7 +61,9 @@ class InCallCodes:
 
     def key(self, key: str) -> bool:
         """A key the person pressed; True if it belongs to a code (keep it from the other
-        party)."""
+        party). The first key of a code passes on all the same: a lone `#` or `*` is as
+        often the end of an entry an outside IVR waits for, and holding it back would
+        lose it; the party about to be transferred hears one stray key at most."""
         typed = self._typed + key
         if not self._may_be_code(typed):
             self._typed = ""
@@ -69,11 +71,11 @@ class InCallCodes:
         self._typed = typed
         self._restart_timer()
         self._act(final=False)
-        return True
+        return len(typed) > 1
 
     def would_take(self, key: str) -> bool:
-        """Would `key`, pressed now, belong to a code? (Nothing changes.)"""
-        return self._may_be_code(self._typed + key)
+        """Would `key`, pressed now, be kept as part of a code? (Nothing changes.)"""
+        return bool(self._typed) and self._may_be_code(self._typed + key)
 
     # -- reading the codes -----------------------------------------------------------
 
@@ -284,8 +286,4 @@ def would_take(engine: Engine, channel: Channel, key: str) -> bool:
     """Would `key`, pressed now on `channel`, belong to a code? Asked while its tone is
     still being confirmed, to keep the tone of a code's key from the other party."""
     codes = engine.in_call.get(channel)
-    if codes is not None:
-        return codes.would_take(key)
-    features = engine.office.features
-    return any(code.startswith(key) for code in (features.blind_transfer,
-                                                 features.attended_transfer))
+    return codes is not None and codes.would_take(key)  # a first key is never kept
