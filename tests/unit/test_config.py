@@ -1155,3 +1155,12 @@ def test_moving_the_park_lot_frees_its_numbers() -> None:
     text = ('[features]\npark = "800"\n'
             '[[extension]]\nnumber = "701"\nname = "A"\ndevices = ["sip"]\n')
     assert parse_office(text, "office.toml").features.park_numbers[0] == "801"
+
+
+def test_the_typical_office_in_the_docs_loads(sim: BoardConfig) -> None:
+    """docs/apps.md's whole example is a config an installer can start from as it is."""
+    text = (Path(__file__).parents[2] / "docs" / "apps.md").read_text()
+    example = text.split("### A typical small office", 1)[1].split("```toml\n", 1)[1]
+    office = parse_office(example.split("```", 1)[0], "docs/apps.md", sim)
+    assert [m.name for m in office.menus] == ["main", "closed"]
+    assert office.trunks[0].destination("+15125550100") == "schedule:office"
