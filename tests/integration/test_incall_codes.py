@@ -155,6 +155,26 @@ async def test_an_analog_phone_consults_with_star_2_and_joins_with_star_4() -> N
         await talking(p102, p103)
 
 
+async def test_star_6_swaps_and_hanging_up_then_joins_the_two() -> None:
+    async with running_box(OFFICE) as box:
+        p101, p102 = await in_call(box, "101", "102")
+        p103 = await box.phone("103")
+        await key(p101, "*2103")
+        await p103.offhook()
+        await wait(1)
+        await talking(p101, p103)
+        await key(p101, "*6")  # back to 102; 103 waits with music
+        await wait(1)
+        await talking(p101, p102)
+        assert hears_music(await p103.recording(2.0))
+        await key(p101, "*6")  # and to 103 again
+        await wait(1)
+        await talking(p101, p103)
+        await p101.onhook()  # 101 is done: the two others talk, nobody is left on hold
+        await wait(1)
+        await talking(p102, p103)
+
+
 async def test_the_consult_codes_are_the_office_s_own() -> None:
     office = OFFICE + '[features]\nconsult_complete = "*7"\nconsult_abort = "#3"\n'
     async with running_box(office) as box:

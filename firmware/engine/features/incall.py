@@ -174,14 +174,21 @@ class InCallCodes:
 
     async def _hung_up_in_consult(self, bridge: ConsultBridge, number: str) -> None:
         """The phone hangs up while consulting: the first party is handed on, not left
-        on hold (see the module docstring). After *6 the phone talks to the first party
-        directly, so its hang-up is an ordinary one."""
+        on hold (see the module docstring). After *6 the two others are joined: the one
+        the phone talked to and the one on hold."""
         await self.channel.gone.wait()
         held, far = self.held, bridge.caller.far_end()
         if self.phase is not Phase.CONSULTING or bridge is not self._consult_bridge or \
-                self.consulted is not None or held is None or held.gone.is_set():
+                held is None or held.gone.is_set():
             return  # over already (or a later consult's watch is the one to act)
+        talking, self.consulted = self.consulted, None
         self.phase, self.held = Phase.TALKING, None
+        if talking is not None:  # joined directly since the consult answered (*6)
+            if not talking.gone.is_set():
+                make_bridge(held, talking)
+                call_event("transfer", channel=held.name, to=talking.name, kind="attended")
+                show_each_other(held, talking, self.channel.party.number)
+            return
         if far is not None and far.answered.is_set() and far.bridge is not None:
             far.bridge.dissolve()  # from the stand-in, whose session then ends
             make_bridge(held, far)
