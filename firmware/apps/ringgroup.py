@@ -46,6 +46,7 @@ class GroupApp:
         self._file = state_dir / ROUND_ROBIN_FILE if state_dir is not None else None
         # round-robin: group -> member to start with
         self._next: dict[str, str] = _read(self._file) if self._file is not None else {}
+        self._saving = asyncio.Lock()  # one write at a time, each of the newest places
 
     def configure(self, engine: Engine, office: OfficeConfig, dialplan: DialPlan) -> None:
         self._engine = engine
@@ -107,8 +108,15 @@ class GroupApp:
             return
         members = list(group.members)
         self._next[group.name] = members[(members.index(answered.number) + 1) % len(members)]
-        if self._file is not None:
-            write_atomic(self._file, json.dumps(self._next, sort_keys=True).encode())
+        if self._file is not None and self._engine is not None:
+            self._engine.supervisor.spawn("round-robin places", self._save())
+
+    async def _save(self) -> None:
+        assert self._file is not None
+        async with self._saving:
+            data = json.dumps(self._next, sort_keys=True).encode()
+            # fsync can take tens of ms on an SD card: not on the loop, which carries audio.
+            await asyncio.to_thread(write_atomic, self._file, data)
 
 
 def _read(path: Path) -> dict[str, str]:
